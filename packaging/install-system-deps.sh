@@ -2,7 +2,7 @@
 # System libraries Qt needs to start (offscreen too) on a bare Debian/Ubuntu machine.
 # Runs only where apt-get exists and we are root; elsewhere it says what to install.
 set -u
-needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 make)
+needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 make binutils desktop-file-utils)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
