@@ -1,0 +1,44 @@
+// Lookup tables of the I-quant and FP4 device functions (types_iq.cuh, types_fp4.cuh).
+//
+// Filled at module load by engine/kernels/tables.py (upload_tables), from the arrays that
+// engine.quant.grids.lookup_tables() derives from gguf; the names below are the keys of
+// tables.device_table_arrays(). Grids live in global memory (data-dependent lookups from
+// every lane, cached in L1); the 16-entry kvalues tables are read uniformly by a warp and
+// live in constant memory. On a host compiler both are plain arrays (the host harness
+// fills them through the shared library's symbols).
+#pragma once
+#include "common.cuh"
+
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+#define QL_TABLE_GLOBAL __device__
+#define QL_TABLE_CONST __constant__
+#else
+#define QL_TABLE_GLOBAL
+#define QL_TABLE_CONST
+#endif
+
+QL_TABLE_GLOBAL u64 iq2xxs_grid[256];   // byte j = grid value j of entry i, values {8, 25, 43}
+QL_TABLE_GLOBAL u64 iq2xs_grid[512];    // same packing
+QL_TABLE_GLOBAL u64 iq2s_grid[1024];    // same packing
+QL_TABLE_GLOBAL u32 iq3xxs_grid[256];   // byte j = grid value j, values 4..62
+QL_TABLE_GLOBAL u32 iq3s_grid[512];     // byte j = grid value j, odd values 1..15
+QL_TABLE_GLOBAL u32 iq1s_grid_nib[2048]; // nibble k (bits 4k..4k+3) = g[k] + 1 in {0, 1, 2}, k < 8
+QL_TABLE_CONST u32 kvalues_iq4nl[4];     // 16 int8, byte n = kvalues_iq4nl[n]
+QL_TABLE_CONST u32 kvalues_fp4[4];       // 16 int8 (doubled E2M1), byte n = kvalues_fp4[n]
+
+// Entry n (0..15) of a 16-entry int8 table held as 4 u32, sign-extended.
+QL_DEV int ql_kv16_value(const u32* kv, u32 n) {
+  return (int)(i8)(u8)(kv[n >> 2] >> (8 * (n & 3u)));  // byte n & 3 of word n / 4
+}
+
+// Look up the 8 nibbles of w in a 16-entry int8 table (4 u32), branch-free with byte permutes:
+// lo = entries of the low nibbles of bytes 0..3, hi = entries of their high nibbles, one
+// int8 per byte, ready for dp4a. A selector nibble's bit 3 is ignored by __byte_perm.
+QL_DEV void ql_kv16_lookup8(u32 w, const u32* kv, u32& lo, u32& hi) {
+  const u32 pick_upper = 0x32103210u | ((w & 0x88888888u) >> 1);  // nibble k -> byte k, +4 if entry >= 8
+  const u32 sel0 = w, sel1 = w >> 16;  // nibbles (b0lo, b0hi, b1lo, b1hi) / (b2lo, b2hi, b3lo, b3hi)
+  const u32 half0 = __byte_perm(__byte_perm(kv[0], kv[1], sel0), __byte_perm(kv[2], kv[3], sel0), pick_upper);
+  const u32 half1 = __byte_perm(__byte_perm(kv[0], kv[1], sel1), __byte_perm(kv[2], kv[3], sel1), pick_upper >> 16);
+  lo = __byte_perm(half0, half1, 0x6420u);  // bytes b0lo b1lo b2lo b3lo
+  hi = __byte_perm(half0, half1, 0x7531u);  // bytes b0hi b1hi b2hi b3hi
+}

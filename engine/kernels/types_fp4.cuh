@@ -1,0 +1,32 @@
+// Device functions of MXFP4 (docs/ggml-quant-formats.md §2.1): 32 elements, an E8M0 exponent
+// and 16 bytes of E2M1 nibbles (byte aligned: 17-byte blocks) looked up in kvalues_fp4
+// (doubled values, hence the half scale).
+#pragma once
+#include "common.cuh"
+#include "tables.cuh"
+
+// 2^(e - 128) as float (E8M0 times 0.5): e >= 2 is a normal float, e < 2 a subnormal.
+// Exact bit patterns, no multiply (so no flush-to-zero question for e < 2).
+QL_DEV float fp4_e8m0_half(u32 e) { return ql_bits_to_f32(e < 2u ? 0x00200000u << e : (e - 1u) << 23); }
+
+struct MXFP4 {
+  // e u8 @0 | qs[16] @1: element j = kvalues_fp4[low nibble of qs[j]], element 16+j = high nibble
+  static constexpr int QK = 32, BYTES = 17;
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const u8* bytes = blk + 1 + 8 * (g & 1);  // (8,) bytes holding elements 8g..8g+7
+    const int shift = 4 * (g >> 1);
+    const float d = fp4_e8m0_half(blk[0]);
+    for (int j = 0; j < 8; ++j) out[j] = d * (float)ql_kv16_value(kvalues_fp4, (bytes[j] >> shift) & 15u);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)c, (void)s;
+    int sumi = 0;
+    for (int i = 0; i < 4; ++i) {
+      u32 lo, hi;
+      ql_kv16_lookup8(load_u32_a1(blk + 1 + 4 * i), kvalues_fp4, lo, hi);  // qs[4i..4i+4)
+      sumi = dp4a((int)lo, q[i], sumi);      // elements 4i..4i+3
+      sumi = dp4a((int)hi, q[4 + i], sumi);  // elements 16+4i..16+4i+3
+    }
+    return fp4_e8m0_half(blk[0]) * d * (float)sumi;
+  }
+};

@@ -1,0 +1,308 @@
+// Device functions of the I-quants: IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M,
+// IQ4_NL, IQ4_XS (formats: docs/ggml-quant-formats.md §2.1, §2.3).
+//
+// Every type: dequant(blk, g, out) writes elements [8g, 8g+8) of one block; vec_dot(blk, c,
+// q, d, s) is the dot of elements [32c, 32c+32) with one q8_1 block (q[i] = int8 elements
+// 4i..4i+3, d its scale). vec_dot decodes grid entries / kvalues to packed int8, applies
+// signs with plain 32-bit integer ops (no per-element branches) and accumulates with dp4a;
+// all scales are applied once, in float, at the end. s (the q8_1 sum) is not needed: every
+// offset is folded into exact integer weights.
+#pragma once
+#include "common.cuh"
+#include "tables.cuh"
+
+// ---- shared helpers -------------------------------------------------------------------
+
+// The 8 sign bits of a group with 7 stored bits: bit 7 makes the number of negations even.
+QL_DEV u32 iq_ksigns(u32 s7) { return s7 | (((u32)__popc(s7) & 1u) << 7); }
+
+// Sign bits 0..3 of `bits` -> 0x01 in byte j where bit j is set (spread by a multiply, no carries).
+QL_DEV u32 iq_sign_ones(u32 bits) { return ((bits & 15u) * 0x00204081u) & 0x01010101u; }
+
+// Negate the bytes of g flagged in `ones` (two's complement per byte: (g ^ 0xFF) + 1). Exact
+// without byte-wise carries because every grid byte is in 1..127.
+QL_DEV int iq_apply_signs(u32 g, u32 ones) { return (int)((g ^ (ones * 0xFFu)) + ones); }
+
+// dp4a of one group of 8 grid values (g_lo: elements 0..3, g_hi: 4..7) with sign bits signs8.
+QL_DEV int iq_dot8(u32 g_lo, u32 g_hi, u32 signs8, const int* q, int sumi) {
+  sumi = dp4a(iq_apply_signs(g_lo, iq_sign_ones(signs8)), q[0], sumi);       // elements 0..3
+  return dp4a(iq_apply_signs(g_hi, iq_sign_ones(signs8 >> 4)), q[1], sumi);  // elements 4..7
+}
+
+// Dequantize one group of 8 grid values with sign bits signs8 and group scale dl.
+QL_DEV void iq_dequant8(u32 g_lo, u32 g_hi, u32 signs8, float dl, float out[8]) {
+  for (int j = 0; j < 8; ++j) {
+    const u32 value = ((j < 4 ? g_lo : g_hi) >> (8 * (j & 3))) & 255u;  // byte j & 3 of the half
+    const float scaled = dl * (float)value;
+    out[j] = ((signs8 >> j) & 1u) ? -scaled : scaled;
+  }
+}
+
+// IQ1 weights as exact int8: w = 8 * (g + delta) with g in {-1, 0, 1}, delta = +-1/8. The grid
+// word holds g + 1 as nibble k; nibbles + 4 select the negative-delta table in __byte_perm.
+constexpr u32 IQ1_W_POS = 0x000901F9u;  // bytes -7, 1, 9 (8g + 1)
+constexpr u32 IQ1_W_NEG = 0x0007FFF7u;  // bytes -9, -1, 7 (8g - 1)
+
+QL_DEV int iq1_dot8(u32 nibbles, u32 negative_delta, const int* q, int sumi) {
+  const u32 sel = nibbles + (negative_delta ? 0x44444444u : 0u);  // nibble k: g'[k] (+4); no carries (<= 6)
+  sumi = dp4a((int)__byte_perm(IQ1_W_POS, IQ1_W_NEG, sel), q[0], sumi);        // elements 0..3
+  return dp4a((int)__byte_perm(IQ1_W_POS, IQ1_W_NEG, sel >> 16), q[1], sumi);  // elements 4..7
+}
+
+QL_DEV void iq1_dequant8(u32 nibbles, bool negative_delta, float dl, float out[8]) {
+  const float delta = negative_delta ? -0.125f : 0.125f;
+  for (int j = 0; j < 8; ++j) {
+    out[j] = dl * ((float)((int)((nibbles >> (4 * j)) & 15u) - 1) + delta);  // nibble j = g[j] + 1
+  }
+}
+
+// Dot of the 32 elements of a kvalues type (16 bytes: low nibbles = elements 0..15, high
+// nibbles = 16..31) with q; `words` are the 4 little-endian u32 of those 16 bytes.
+QL_DEV int iq_kv16_dot32(const u32 words[4], const u32* kv, const int* q) {
+  int sumi = 0;
+  for (int i = 0; i < 4; ++i) {
+    u32 lo, hi;
+    ql_kv16_lookup8(words[i], kv, lo, hi);
+    sumi = dp4a((int)lo, q[i], sumi);      // elements 4i..4i+3
+    sumi = dp4a((int)hi, q[4 + i], sumi);  // elements 16+4i..16+4i+3
+  }
+  return sumi;
+}
+
+// Elements [8h, 8h+8) of such a 32-element run (h: bit 0 = byte half, bit 1 = high nibbles).
+QL_DEV void iq_kv16_dequant8(const u8* qs, int h, const u32* kv, float dl, float out[8]) {
+  const u8* bytes = qs + 8 * (h & 1);  // (8,) bytes holding the 8 nibbles
+  const int shift = 4 * (h >> 1);
+  for (int j = 0; j < 8; ++j) out[j] = dl * (float)ql_kv16_value(kv, (bytes[j] >> shift) & 15u);
+}
+
+QL_DEV float iq_d(const u8* blk) { return f16_to_f32(load_u16(blk)); }  // f16 super-scale @0
+
+// ---- IQ2 -------------------------------------------------------------------------------
+
+struct IQ2_XXS {
+  // d f16 @0 | 8 bytes per sub-block @2+8ib: 4 grid indices, then u32 (4 x 7 sign bits, scale bits 28..31)
+  static constexpr int QK = 256, BYTES = 66;
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const u8* sub = blk + 2 + 8 * (g >> 2);  // (8,) bytes of sub-block g / 4
+    const int l = g & 3;                     // group within the sub-block
+    const u32 aux = load_u32_a2(sub + 4);
+    const u64 grid = iq2xxs_grid[sub[l]];
+    const float dl = iq_d(blk) * (0.5f + (float)(aux >> 28)) * 0.25f;
+    iq_dequant8((u32)grid, (u32)(grid >> 32), iq_ksigns((aux >> (7 * l)) & 127u), dl, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)s;
+    const u8* sub = blk + 2 + 8 * c;        // (8,) bytes of sub-block c
+    const u32 indices = load_u32_a2(sub);   // byte l = grid index of group l
+    const u32 aux = load_u32_a2(sub + 4);
+    int sumi = 0;
+    for (int l = 0; l < 4; ++l) {
+      const u64 grid = iq2xxs_grid[(indices >> (8 * l)) & 255u];
+      sumi = iq_dot8((u32)grid, (u32)(grid >> 32), iq_ksigns((aux >> (7 * l)) & 127u), q + 2 * l, sumi);
+    }
+    return iq_d(blk) * 0.125f * d * (float)(sumi * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 4
+  }
+};
+
+struct IQ2_XS {
+  // d @0 | u16 per group @2+2g (9-bit grid index, 7 sign bits) | scales u8[8] @66 (nibble per 2 groups)
+  static constexpr int QK = 256, BYTES = 74;
+  static QL_DEV int group_dot(u32 v, const int* q, int sumi) {
+    const u64 grid = iq2xs_grid[v & 511u];
+    return iq_dot8((u32)grid, (u32)(grid >> 32), iq_ksigns((v >> 9) & 127u), q, sumi);
+  }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const u32 v = load_u16(blk + 2 + 2 * g);                      // u16 of group g
+    const u32 ls = (blk[66 + (g >> 2)] >> (4 * ((g >> 1) & 1))) & 15u;  // nibble of groups 2h, 2h+1
+    const u64 grid = iq2xs_grid[v & 511u];
+    const float dl = iq_d(blk) * (0.5f + (float)ls) * 0.25f;
+    iq_dequant8((u32)grid, (u32)(grid >> 32), iq_ksigns((v >> 9) & 127u), dl, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)s;
+    const u32 w01 = load_u32_a2(blk + 2 + 8 * c);  // u16 of groups 0, 1
+    const u32 w23 = load_u32_a2(blk + 6 + 8 * c);  // u16 of groups 2, 3
+    const int sum01 = group_dot(w01 >> 16, q + 2, group_dot(w01 & 0xFFFFu, q, 0));
+    const int sum23 = group_dot(w23 >> 16, q + 6, group_dot(w23 & 0xFFFFu, q + 4, 0));
+    const u32 scales = blk[66 + c];
+    const int sumi = sum01 * (2 * (int)(scales & 15u) + 1) + sum23 * (2 * (int)(scales >> 4) + 1);
+    return iq_d(blk) * 0.125f * d * (float)sumi;
+  }
+};
+
+struct IQ2_S {
+  // d @0 | qs[32] @2 (low index bits) | signs[32] @34 | qh[8] @66 (2 index bits per group) | scales[8] @74
+  static constexpr int QK = 256, BYTES = 82;
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const int ib = g >> 2, l = g & 3;
+    const u32 index = blk[2 + g] | (((u32)blk[66 + ib] >> (2 * l)) & 3u) << 8;
+    const u32 ls = (blk[74 + ib] >> (4 * (l >> 1))) & 15u;
+    const u64 grid = iq2s_grid[index];
+    const float dl = iq_d(blk) * (0.5f + (float)ls) * 0.25f;
+    iq_dequant8((u32)grid, (u32)(grid >> 32), blk[34 + g], dl, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)s;
+    const u32 indices = load_u32_a2(blk + 2 + 4 * c);  // byte l: low index bits of group l
+    const u32 signs = load_u32_a2(blk + 34 + 4 * c);   // byte l: sign bits of group l
+    const u32 qh = blk[66 + c];
+    int sums[2] = {0, 0};
+    for (int l = 0; l < 4; ++l) {
+      const u64 grid = iq2s_grid[((indices >> (8 * l)) & 255u) | ((qh << (8 - 2 * l)) & 0x300u)];
+      sums[l >> 1] = iq_dot8((u32)grid, (u32)(grid >> 32), signs >> (8 * l), q + 2 * l, sums[l >> 1]);
+    }
+    const u32 scales = blk[74 + c];
+    const int sumi = sums[0] * (2 * (int)(scales & 15u) + 1) + sums[1] * (2 * (int)(scales >> 4) + 1);
+    return iq_d(blk) * 0.125f * d * (float)sumi;
+  }
+};
+
+// ---- IQ3 -------------------------------------------------------------------------------
+
+struct IQ3_XXS {
+  // d @0 | qs[64] @2 (8 grid indices per sub-block, 4 values each) | u32 @66+4ib (4 x 7 sign bits, scale bits 28..31)
+  static constexpr int QK = 256, BYTES = 98;
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const int ib = g >> 2, l = g & 3;
+    const u8* indices = blk + 2 + 8 * ib + 2 * l;  // (2,) grid indices of group g
+    const u32 aux = load_u32_a2(blk + 66 + 4 * ib);
+    const float dl = iq_d(blk) * (0.5f + (float)(aux >> 28)) * 0.5f;
+    iq_dequant8(iq3xxs_grid[indices[0]], iq3xxs_grid[indices[1]], iq_ksigns((aux >> (7 * l)) & 127u), dl, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)s;
+    const u32 idx[2] = {load_u32_a2(blk + 2 + 8 * c), load_u32_a2(blk + 6 + 8 * c)};  // indices 0..3, 4..7
+    const u32 aux = load_u32_a2(blk + 66 + 4 * c);
+    int sumi = 0;
+    for (int l = 0; l < 4; ++l) {
+      const u32 pair = idx[l >> 1] >> (16 * (l & 1));  // bytes 0, 1: indices 2l, 2l+1
+      sumi = iq_dot8(iq3xxs_grid[pair & 255u], iq3xxs_grid[(pair >> 8) & 255u], iq_ksigns((aux >> (7 * l)) & 127u),
+                     q + 2 * l, sumi);
+    }
+    return iq_d(blk) * 0.25f * d * (float)(sumi * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 2
+  }
+};
+
+struct IQ3_S {
+  // d @0 | qs[64] @2 (low index bits) | qh[8] @66 (bit k: 9th bit of index k) | signs[32] @74 | scales[4] @106
+  static constexpr int QK = 256, BYTES = 110;
+  static QL_DEV u32 scale(const u8* blk, int ib) { return (blk[106 + (ib >> 1)] >> (4 * (ib & 1))) & 15u; }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const int ib = g >> 2, l = g & 3;
+    const u8* indices = blk + 2 + 8 * ib + 2 * l;  // (2,) low index bits of group g
+    const u32 qh = (u32)blk[66 + ib] >> (2 * l);    // bits 0, 1: 9th bits of the two indices
+    const float dl = iq_d(blk) * (float)(1u + 2u * scale(blk, ib));
+    iq_dequant8(iq3s_grid[indices[0] | (qh & 1u) << 8], iq3s_grid[indices[1] | (qh & 2u) << 7], blk[74 + g], dl, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)s;
+    const u32 idx[2] = {load_u32_a2(blk + 2 + 8 * c), load_u32_a2(blk + 6 + 8 * c)};  // low bits of indices 0..7
+    const u32 qh = blk[66 + c];
+    const u32 signs = load_u32_a2(blk + 74 + 4 * c);  // byte l: sign bits of group l
+    int sumi = 0;
+    for (int l = 0; l < 4; ++l) {
+      const u32 pair = idx[l >> 1] >> (16 * (l & 1));  // bytes 0, 1: indices 2l, 2l+1
+      const u32 lo = (pair & 255u) | ((qh << (8 - 2 * l)) & 0x100u);
+      const u32 hi = ((pair >> 8) & 255u) | ((qh << (7 - 2 * l)) & 0x100u);
+      sumi = iq_dot8(iq3s_grid[lo], iq3s_grid[hi], signs >> (8 * l), q + 2 * l, sumi);
+    }
+    return iq_d(blk) * d * (float)(sumi * (int)(1u + 2u * scale(blk, c)));
+  }
+};
+
+// ---- IQ1 -------------------------------------------------------------------------------
+
+struct IQ1_S {
+  // d @0 | qs[32] @2 (low index bits) | qh u16[8] @34: 3 index bits per group, scale bits 12..14, delta sign bit 15
+  static constexpr int QK = 256, BYTES = 50;
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const u32 h = load_u16(blk + 34 + 2 * (g >> 2));
+    const u32 index = blk[2 + g] | ((h >> (3 * (g & 3))) & 7u) << 8;
+    const float dl = iq_d(blk) * (float)(2u * ((h >> 12) & 7u) + 1u);
+    iq1_dequant8(iq1s_grid_nib[index], (h & 0x8000u) != 0, dl, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)s;
+    const u32 h = load_u16(blk + 34 + 2 * c);
+    const u32 indices = load_u32_a2(blk + 2 + 4 * c);  // byte l: low index bits of group l
+    int sumi = 0;
+    for (int l = 0; l < 4; ++l) {
+      const u32 index = ((indices >> (8 * l)) & 255u) | ((h >> (3 * l)) & 7u) << 8;
+      sumi = iq1_dot8(iq1s_grid_nib[index], h >> 15, q + 2 * l, sumi);
+    }
+    return iq_d(blk) * 0.125f * d * (float)(sumi * (int)(2u * ((h >> 12) & 7u) + 1u));
+  }
+};
+
+struct IQ1_M {
+  // qs[32] @0 (low index bits) | qh[16] @32 (nibble per group: 3 index bits, delta sign bit 3)
+  // | scales u16[4] @48 (3-bit scale per 16 elements; the top nibbles form the f16 d)
+  static constexpr int QK = 256, BYTES = 56;
+  static QL_DEV float super_scale(const u8* blk) {
+    const u32 a = load_u32_a2(blk + 48), b = load_u32_a2(blk + 52);  // scales u16 0,1 / 2,3
+    const u32 bits = ((a >> 12) & 0xFu) | ((a >> 24) & 0xF0u) | ((b >> 4) & 0xF00u) | ((b >> 16) & 0xF000u);
+    return f16_to_f32((u16)bits);
+  }
+  static QL_DEV u32 scales6(const u8* blk, int ib) {  // two 3-bit scales of sub-block ib (halves 0, 1)
+    return load_u16(blk + 48 + 2 * (ib >> 1)) >> (6 * (ib & 1));
+  }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const int ib = g >> 2, l = g & 3;
+    const u32 nib = (load_u16(blk + 32 + 2 * ib) >> (4 * l)) & 15u;  // qh nibble of group g
+    const u32 index = blk[g] | (nib & 7u) << 8;
+    const u32 ls = (scales6(blk, ib) >> (3 * (l >> 1))) & 7u;
+    const float dl = super_scale(blk) * (float)(2u * ls + 1u);
+    iq1_dequant8(iq1s_grid_nib[index], (nib & 8u) != 0, dl, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)s;
+    const u32 indices = load_u32_a2(blk + 4 * c);  // byte l: low index bits of group l
+    const u32 qh = load_u16(blk + 32 + 2 * c);     // nibble l: group l
+    int sums[2] = {0, 0};
+    for (int l = 0; l < 4; ++l) {
+      const u32 nib = qh >> (4 * l);
+      const u32 index = ((indices >> (8 * l)) & 255u) | (nib & 7u) << 8;
+      sums[l >> 1] = iq1_dot8(iq1s_grid_nib[index], nib & 8u, q + 2 * l, sums[l >> 1]);
+    }
+    const u32 ls = scales6(blk, c);
+    const int sumi = sums[0] * (int)(2u * (ls & 7u) + 1u) + sums[1] * (int)(2u * ((ls >> 3) & 7u) + 1u);
+    return super_scale(blk) * 0.125f * d * (float)sumi;
+  }
+};
+
+// ---- IQ4 -------------------------------------------------------------------------------
+
+struct IQ4_NL {
+  // d f16 @0 | qs[16] @2: element j = kvalues[low nibble of qs[j]], element 16+j = high nibble
+  static constexpr int QK = 32, BYTES = 18;
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    iq_kv16_dequant8(blk + 2, g, kvalues_iq4nl, iq_d(blk), out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)c, (void)s;
+    const u32 words[4] = {load_u32_a2(blk + 2), load_u32_a2(blk + 6), load_u32_a2(blk + 10),
+                          load_u32_a2(blk + 14)};  // qs[0..16) as 4 words
+    return iq_d(blk) * d * (float)iq_kv16_dot32(words, kvalues_iq4nl, q);
+  }
+};
+
+struct IQ4_XS {
+  // d @0 | scales_h u16 @2 (2 bits per sub-block) | scales_l[4] @4 (nibble per sub-block) | qs[128] @8 (16 per sub-block)
+  static constexpr int QK = 256, BYTES = 136;
+  static QL_DEV int scale(const u8* blk, int ib) {  // 6-bit scale - 32
+    const u32 low = (blk[4 + (ib >> 1)] >> (4 * (ib & 1))) & 15u;
+    const u32 high = (load_u16(blk + 2) >> (2 * ib)) & 3u;
+    return (int)(low | high << 4) - 32;
+  }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    const int ib = g >> 2;
+    iq_kv16_dequant8(blk + 8 + 16 * ib, g & 3, kvalues_iq4nl, iq_d(blk) * (float)scale(blk, ib), out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    (void)s;
+    const u8* qs = blk + 8 + 16 * c;  // (16,) bytes of sub-block c, 4-byte aligned
+    const u32 words[4] = {load_u32_a4(qs), load_u32_a4(qs + 4), load_u32_a4(qs + 8), load_u32_a4(qs + 12)};
+    return iq_d(blk) * d * (float)(iq_kv16_dot32(words, kvalues_iq4nl, q) * scale(blk, c));
+  }
+};
