@@ -1,0 +1,215 @@
+"""Prefill (pp512) and decode (tg128) tokens/s of the llama model on the CUDA backend.
+
+Synthetic "1B" / "8B" llama shapes (tensor plan from engine.synth, random valid blocks from
+engine.quant.blocks, one layer's bytes reused for every layer so an 8B file writes in
+seconds) in several types, plus the demo model. Checks before it times: decode logits of
+the first generated tokens must match a batched forward of the same tokens.
+
+    python bench/decode.py --models 1B,8B,demo --types Q4_0,Q4_K,Q8_0,IQ4_XS,IQ2_XXS --out bench/results
+Files go to --tmp (default /tmp) and are deleted after each run; never commit them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gguf
+import numpy as np
+
+from engine.backends.spec import BackendSpec
+from engine.model import load_model
+from engine.quant.blocks import random_blocks
+from engine.quant.table import by_name
+from engine.synth import plan_tensors
+from engine.synth_spec import SynthSpec
+
+SHAPES = {
+    "1B": dict(n_layers=16, n_embd=2048, n_head=32, n_head_kv=8, n_ff=8192, vocab_size=32000),
+    "8B": dict(n_layers=32, n_embd=4096, n_head=32, n_head_kv=8, n_ff=14336, vocab_size=32000),
+}
+PP, TG = 512, 128
+
+
+@dataclass(frozen=True)
+class Record:
+    model: str
+    type: str
+    backend: str
+    kernel: str
+    pp512_tps: float
+    tg128_tps: float
+    card: str
+
+
+def write_fast_model(path: Path, spec: SynthSpec, seed: int = 0) -> Path:
+    """A llama GGUF of ``spec``'s shape quickly: random valid blocks, one set per tensor role."""
+    rng = np.random.default_rng(seed)
+    planned = plan_tensors(spec)
+    writer = gguf.GGUFWriter(str(path), "llama")
+    for key, value in (("block_count", spec.n_layers), ("embedding_length", spec.n_embd),
+                       ("head_count", spec.n_head), ("head_count_kv", spec.n_head_kv),
+                       ("feed_forward_length", spec.n_ff), ("context_length", 4096), ("vocab_size", spec.vocab_size)):
+        getattr(writer, f"add_{key}")(value)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_freq_base(500000.0)
+    byte_cache: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+    for t in planned:
+        shape = (t.n_bytes,) if len(t.shape) == 1 else (t.shape[1], t.n_bytes // t.shape[1])  # (rows, row bytes)
+        writer.add_tensor_info(t.name, shape, np.dtype(np.uint8), t.n_bytes, raw_dtype=by_name(t.type_name).ggml_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    for t in planned:
+        key = (t.role, t.shape)
+        if key not in byte_cache:
+            if t.role == "norm":
+                data = (1.0 + 0.1 * rng.standard_normal(t.shape[0])).astype(np.float32).view(np.uint8)  # (n*4,)
+            else:
+                n_blocks = int(np.prod(t.shape)) // by_name(t.type_name).block_elems
+                data = random_blocks(t.type_name, n_blocks, rng).reshape(-1)  # (n_bytes,)
+            byte_cache[key] = data
+        writer.write_tensor_data(byte_cache[key])
+    writer.close()
+    return path
+
+
+def _sync_forward(model, tokens, start):
+    return model.forward(tokens, start)  # host logits: the copy back synchronises
+
+
+def check_then_time(model, rng: np.random.Generator) -> tuple[float, float, float]:
+    """(pp512 t/s, tg128 t/s, check error ratio)."""
+    prompt = rng.integers(0, model.n_vocab, size=PP).tolist()
+    model.forward(prompt[:16], 0)  # warm-up: kernel loading, memory pool
+    model.reset()
+    start = time.perf_counter()
+    _sync_forward(model, prompt, 0)
+    pp = PP / (time.perf_counter() - start)
+    model.reset()
+    steps = [model.forward([tok], pos) for pos, tok in enumerate(prompt[:6])]  # eager, then graph
+    batched = model.forward(prompt[:6], 0, all_logits=True)
+    check = float(np.abs(np.stack(steps) - batched).max() / (1e-3 + np.abs(batched).max()))
+    model.reset()
+    token, start = int(prompt[0]), time.perf_counter()
+    for pos in range(TG):
+        token = int(np.argmax(model.forward([token], pos)))
+    tg = TG / (time.perf_counter() - start)
+    return pp, tg, check
+
+
+def graph_only_tps(model) -> str:
+    """Decode steps/s of the captured graph alone (no host work), to show host overhead."""
+    segment = model.segments[-1]
+    graphs = getattr(segment, "_graphs", {})
+    if not graphs:
+        return "no graph"
+    graph, _, _ = graphs[True]
+    stream = segment.ops.stream
+    stream.synchronize()
+    start = time.perf_counter()
+    for _ in range(TG):
+        graph.launch(stream=stream)
+    stream.synchronize()
+    return f"graph-only {TG / (time.perf_counter() - start):.0f} t/s"
+
+
+def profile_ops(path: Path, steps: int = 20) -> None:
+    """Per-op GPU time of eager decode steps (CUDA events around each op), printed as a table."""
+    import cupy
+
+    model = load_model(path, BackendSpec.single_gpu(SHAPES["1B"]["n_layers"], "mmvq"), n_ctx=256)
+    ops = model.segments[0].ops
+    totals: dict[str, float] = {}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            start, end = cupy.cuda.Event(), cupy.cuda.Event()
+            start.record(ops.stream)
+            out = fn(*args, **kwargs)
+            end.record(ops.stream)
+            end.synchronize()
+            key = f"{name} {args[1].rows}x{args[1].row_len}" if name == "linear" else name
+            totals[key] = totals.get(key, 0.0) + cupy.cuda.get_elapsed_time(start, end)
+            return out
+        return wrapper
+
+    for name in ("rms_norm", "linear", "rope", "attend", "swiglu", "add_"):
+        setattr(ops, name, timed(name, getattr(ops, name)))
+    model.segments[0].use_graphs = False
+    for pos in range(steps):
+        model.forward([pos + 1], pos)
+    for name, ms in sorted(totals.items(), key=lambda kv: -kv[1]):
+        print(f"| op {name} | {1000 * ms / steps:8.1f} us per token |")
+    model.close()
+
+
+def card_name() -> str:
+    try:
+        import cupy
+
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+    except Exception:
+        return "cpu"
+
+
+def bench_one(label: str, type_name: str, path: Path, kernel: str, card: str) -> Record:
+    n_layers = gguf.GGUFReader(str(path)).fields["llama.block_count"].contents()
+    model = load_model(path, BackendSpec.single_gpu(int(n_layers), kernel), n_ctx=1024)
+    try:
+        pp, tg, check = check_then_time(model, np.random.default_rng(1))
+        note = graph_only_tps(model)
+    finally:
+        model.close()
+    print(f"| {label} | {type_name} | cuda | {kernel} | {pp:9.1f} | {tg:7.1f} | check {check:.2e}, {note} |", flush=True)
+    return Record(label, type_name, "cuda", kernel, round(pp, 1), round(tg, 1), card)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="1B,8B,demo")
+    parser.add_argument("--types", default="Q4_0,Q4_K,Q8_0,IQ4_XS,IQ2_XXS")
+    parser.add_argument("--kernel", default="mmvq", choices=("mmvq", "dmmv", "mmvq-soft"))
+    parser.add_argument("--tmp", default="/tmp")
+    parser.add_argument("--out", default="bench/results")
+    parser.add_argument("--profile", action="store_true", help="per-op GPU time of a 1B Q4_K decode step")
+    args = parser.parse_args(argv)
+    card = card_name()
+    if args.profile:
+        path = write_fast_model(Path(args.tmp) / "bench-profile.gguf", SynthSpec(**SHAPES["1B"], weight_type="Q4_K"))
+        profile_ops(path)
+        path.unlink()
+    records: list[Record] = []
+    print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | check |\n|---|---|---|---|---|---|---|")
+    for label in args.models.split(","):
+        if label == "demo":
+            from engine.demo import demo_model_path
+
+            path = demo_model_path()
+            if path is None:
+                print("| demo | - | - | - | - | - | demo model package not installed |")
+            else:
+                records.append(bench_one("demo", "Q4_1", path, args.kernel, card))
+            continue
+        for type_name in args.types.split(","):
+            path = Path(args.tmp) / f"bench-{label}-{type_name}.gguf"
+            write_fast_model(path, SynthSpec(**SHAPES[label], weight_type=type_name))
+            try:
+                records.append(bench_one(label, type_name, path, args.kernel, card))
+            finally:
+                path.unlink(missing_ok=True)
+    slug = card.replace(" ", "-").replace("/", "-")
+    out = Path(args.out) / f"decode-{slug}-{dt.date.today().isoformat()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps([r.__dict__ for r in records], indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""LlamaModel: embedding -> segments of blocks (CPU or GPU) -> final norm -> output head."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from engine.backends.cpu import CpuOps
+from engine.backends.ops import Ops
+from engine.backends.spec import BackendSpec
+from engine.model.config import ArchPreset, LlamaConfig
+from engine.model.forward import Segment
+from engine.model.weights import EmbeddingTable, WeightFile, expected_shapes
+from engine.model_info import ModelInfo
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def segment_plan(spec: BackendSpec, n_layers: int) -> list[tuple[tuple[int, int], Any]]:
+    """[(layer range, DeviceAssignment or None for the CPU)] covering every block in order."""
+    plan: list[tuple[tuple[int, int], Any]] = []
+    cursor = 0
+    for assignment in sorted(spec.assignments if spec.kind == "cuda" else (), key=lambda a: a.layers):
+        start, end = max(assignment.layers[0], cursor), min(assignment.layers[1], n_layers)
+        if start >= end:
+            continue
+        if start > cursor:
+            plan.append(((cursor, start), None))
+        plan.append(((start, end), assignment))
+        cursor = end
+    if cursor < n_layers:
+        plan.append(((cursor, n_layers), None))
+    return plan
+
+
+def _same_device(src: Ops, dst: Ops) -> bool:
+    return src is dst or (
+        getattr(src, "device_id", None) is not None and getattr(src, "device_id", None) == getattr(dst, "device_id", None)
+    )
+
+
+def move(x: Any, src: Ops, dst: Ops) -> Any:
+    """An activation (T, n) from one backend to another (through the host across devices)."""
+    if not _same_device(src, dst):
+        return dst.upload(src.download(x))
+    wait_for = getattr(dst, "wait_for", None)
+    if wait_for is not None:
+        wait_for(src)
+    return x
+
+
+class LlamaModel:
+    """The llama graph over segments; see engine.model.load_model for the contract."""
+
+    def __init__(self, info: ModelInfo, cfg: LlamaConfig, preset: ArchPreset, backend: BackendSpec,
+                 n_ctx: int, on_progress: ProgressFn | None = None):
+        if n_ctx < 1:
+            raise ValueError(f"n_ctx must be positive, got {n_ctx}")
+        self.info, self.cfg, self.n_ctx, self.n_vocab = info, cfg, n_ctx, cfg.n_vocab
+        self._file = WeightFile(info)
+        self._progress = on_progress or (lambda stage, done, total: None)
+        self._done, self._total = 0, sum(t.n_bytes for t in info.tensors)
+        self.segments: list[Segment] = []
+        for layers, assignment in segment_plan(backend, cfg.n_layers):
+            self.segments.append(self._build_segment(preset, layers, assignment))
+        self._load_head()
+        self._progress("load", self._total, self._total)
+
+    def _tick(self, n_bytes: int) -> None:
+        self._done += n_bytes
+        self._progress("load", self._done, self._total)
+
+    def _build_segment(self, preset: ArchPreset, layers: tuple[int, int], assignment: Any) -> Segment:
+        if assignment is None:
+            segment = Segment(CpuOps(), self.cfg, layers, self.n_ctx)
+        else:
+            from engine.backends.cuda import CudaSegment, cuda_ops_for  # CuPy only when asked for
+
+            segment = CudaSegment(cuda_ops_for(assignment), self.cfg, layers, self.n_ctx)
+        for layer in range(*layers):
+            raw = self._file.block(preset, self.cfg, layer)
+            segment.add_block(raw)
+            self._tick(sum(t.data.nbytes for t in raw.values()))
+        return segment
+
+    def _load_head(self) -> None:
+        cfg, head_ops = self.cfg, self.segments[-1].ops
+        embd = self._file.get("token_embd.weight", (cfg.n_vocab, cfg.n_embd))
+        self._embedding = EmbeddingTable(embd)
+        self._embed_ops: Ops = self.segments[0].ops
+        norm = self._file.get("output_norm.weight", expected_shapes(cfg)["attn_norm"])
+        self.tied_output = not self._file.has("output.weight")
+        out = embd if self.tied_output else self._file.get("output.weight", (cfg.n_vocab, cfg.n_embd))
+        self._head = (head_ops.load_vector(norm), head_ops.load_linear((out,)))
+        self._tick(embd.data.nbytes + norm.data.nbytes + (0 if self.tied_output else out.data.nbytes))
+        self.segments[-1].tail = self._apply_head
+
+    def _apply_head(self, x: Any) -> Any:
+        ops = self.segments[-1].ops
+        norm, out = self._head
+        return ops.linear(ops.rms_norm(x, norm, self.cfg.norm_eps), out)  # (T, n_vocab)
+
+    def reset(self) -> None:
+        """Forget the KV cache (positions are overwritten on the next forward)."""
+        for segment in self.segments:
+            segment.reset()
+
+    def forward(self, tokens: Sequence[int], start_pos: int, *, all_logits: bool = False) -> np.ndarray:
+        ids = np.asarray(list(tokens), dtype=np.int64)  # (T,)
+        if ids.size == 0:
+            raise ValueError("forward needs at least one token")
+        if start_pos < 0 or start_pos + ids.size > self.n_ctx:
+            raise ValueError(f"positions {start_pos}..{start_pos + ids.size - 1} exceed the context of {self.n_ctx}")
+        if ids.min() < 0 or ids.max() >= self.n_vocab:
+            raise ValueError(f"token id out of range 0..{self.n_vocab - 1}")
+        x = self._embed_ops.upload(self._embedding.lookup(ids))  # (T, n_embd)
+        src = self._embed_ops
+        for index, segment in enumerate(self.segments):
+            x = move(x, src, segment.ops)
+            is_last = index == len(self.segments) - 1
+            x = segment.run(x, start_pos, with_tail=is_last, last_only=is_last and not all_logits)
+            src = segment.ops
+        logits = src.download(x)  # (T or 1, n_vocab)
+        return logits if all_logits else logits[-1]
+
+    def close(self) -> None:
+        for segment in self.segments:
+            segment.close()
+        self.segments = []
+        self._file.close()
