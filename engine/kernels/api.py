@@ -1,0 +1,227 @@
+"""The kernel API the runtime codes against: KernelSet, QuantWeight, upload_weight.
+
+    ks = KernelSet.for_device(0)                      # per device; soft_dp4a=True for legacy mmvq
+    w = upload_weight("Q4_K", raw_bytes, (rows, row_len), name="blk.0.ffn_down.weight")
+    y = ks.matvec(w, x, path="mmvq")                  # x (ncols<=8, row_len) f32 -> (ncols, rows) f32
+    w16 = ks.dequantize_f16(w)                        # (rows, row_len) f16, for cuBLAS GEMM
+
+Modules are compiled per (family, kind) on first use, cached on disk by engine.kernels.build,
+and held by the KernelSet (no module-level state).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.kernels.build import CompileTarget, cached_cubin, precompile
+from engine.kernels.sources import (
+    FAMILIES_WITH_TABLES,
+    MAX_COLUMNS,
+    ModuleSpec,
+    kernel_name,
+    rows_per_block,
+)
+from engine.kernels.sources import QL_THREADS as THREADS
+from engine.kernels.weights import QuantWeight, kernel_type, upload_weight
+
+__all__ = ["KernelSet", "QuantWeight", "upload_weight", "MATVEC_PATHS"]
+MATVEC_PATHS = ("mmvq", "dmmv")
+
+
+class KernelSet:
+    """The compiled kernels of one device (and one dp4a mode), loaded lazily per type family."""
+
+    def __init__(self, device_id: int, arch: int, soft_dp4a: bool = False, cache_dir: Path | None = None,
+                 rows_per_block: int = 0):
+        self.device_id = device_id
+        self.rows_override = rows_per_block  # 0 = the per-type default (bench tuning knob)
+        self.target = CompileTarget(arch, soft_dp4a)
+        self.cache_dir = cache_dir
+        self._modules: dict[ModuleSpec, Any] = {}  # this object's own cache of loaded modules
+        self._resident: dict[str, int] = {}  # kernel name -> CTAs of it resident on the whole device
+
+    @classmethod
+    def for_device(cls, device_id: int = 0, soft_dp4a: bool = False, cache_dir: Path | None = None,
+                   rows_per_block: int = 0) -> KernelSet:
+        major, minor = _cc(device_id)
+        return cls(device_id, 10 * major + minor, soft_dp4a, cache_dir, rows_per_block)
+
+    @property
+    def soft_dp4a(self) -> bool:
+        return self.target.soft_dp4a or self.target.arch < 61
+
+    # ---- modules ---------------------------------------------------------------------
+    def _spec(self, family: str, kind: str) -> ModuleSpec:
+        return ModuleSpec(family, kind, soft_dp4a=self.target.soft_dp4a and kind == "mmvq", rows=self.rows_override)
+
+    def _module(self, spec: ModuleSpec) -> Any:
+        module = self._modules.get(spec)
+        if module is None:
+            import cupy
+
+            path, _ = cached_cubin(spec, self.target, self.cache_dir)
+            with cupy.cuda.Device(self.device_id):
+                module = cupy.RawModule(path=str(path))
+                if spec.family in FAMILIES_WITH_TABLES:
+                    from engine.kernels.tables import upload_tables
+
+                    upload_tables(module)
+            self._modules[spec] = module
+        return module
+
+    def _function(self, family: str, kind: str, name: str) -> Any:
+        return self._module(self._spec(family, kind)).get_function(name)
+
+    def precompile(self, type_names: list[str] | tuple[str, ...], workers: int | None = None) -> list[ModuleSpec]:
+        """Fill the disk cache (in parallel processes) for every module these types need."""
+        families = {kernel_type(name).family for name in type_names}
+        specs = [self._spec(f, kind) for f in sorted(families) for kind in ("mmvq", "dmmv")
+                 if not (f == "float" and kind == "mmvq")]
+        precompile(specs, self.target, self.cache_dir, workers)
+        return specs
+
+    def warm_up(self, type_names: list[str] | tuple[str, ...], workers: int | None = None) -> None:
+        """Compile (in parallel) and load every module these types need, before first use."""
+        for spec in self.precompile(type_names, workers):
+            self._module(spec)
+
+    # ---- kernels ---------------------------------------------------------------------
+    def quantize_q8_1(self, x: Any, type_name: str) -> tuple[Any, Any]:
+        """x f32 (ncols, n) C-contiguous, n % 32 == 0 -> (xq int8 (ncols, n/32, 32), xds f32 (ncols, n/32, 2)),
+        (d, s) per block with s = d * sum(q). ``type_name``: a quantized type whose module to use."""
+        import cupy
+
+        family = kernel_type(type_name).family
+        ncols, n = x.shape
+        chunks = ncols * (n // 32)
+        xq = cupy.empty((ncols, n // 32, 32), dtype=cupy.int8)  # (ncols, nchunks, 32)
+        xds = cupy.empty((ncols, n // 32, 2), dtype=cupy.float32)  # (ncols, nchunks, (d, s))
+        blocks = -(-chunks * 32 // 256)
+        with cupy.cuda.Device(self.device_id):
+            kernel = self._function(family, "mmvq", "ql_quantize_q8_1")
+            kernel((blocks,), (256,), (x, np.int32(chunks), xq, xds))
+        return xq, xds
+
+    def matvec(self, w: QuantWeight, x: Any, path: str = "mmvq", out: Any | None = None) -> Any:
+        """y[c, r] = sum_k W[r, k] * x[c, k]: x f32 (ncols, row_len), 1 <= ncols <= 8 -> (ncols, rows) f32."""
+        import cupy
+
+        qt = kernel_type(w.type_name, w.name)
+        x = _checked_activations(w, x, self.device_id)
+        out = _checked_out(w, x.shape[0], out)
+        path = self._checked_path(path)
+        if w.padded_len != w.row_len:  # float rows padded to 32 elements: pad x with zeros
+            x = cupy.pad(x, ((0, 0), (0, w.padded_len - w.row_len)))  # (ncols, padded_len)
+        if path == "mmvq" and not qt.is_float:
+            xq, xds = self.quantize_q8_1(x, qt.name)
+            return self.matvec_quantized(w, xq, xds, out)
+        ncols, nchunks = x.shape[0], w.padded_len // 32
+        name = kernel_name("dmmv", qt.name, ncols)
+        kernel = self._function(qt.family, "dmmv", name)
+        grid = self._grid(kernel, name, -(-w.rows // rows_per_block(ncols, qt, self.rows_override)))
+        with cupy.cuda.Device(self.device_id):
+            kernel(grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), x, out))
+        return out
+
+    def matvec_quantized(self, w: QuantWeight, xq: Any, xds: Any, out: Any) -> Any:
+        """mmvq on activations already in q8_1 (from quantize_q8_1; one quantization can feed
+        several weights of the same row length): out f32 (ncols, rows)."""
+        import cupy
+
+        qt = kernel_type(w.type_name, w.name)
+        ncols, nchunks = xq.shape[0], xq.shape[1]
+        if qt.is_float or nchunks * 32 != w.row_len or xds.shape != (ncols, nchunks, 2):
+            raise ValueError(f"tensor {w.name or '?'} ({w.type_name}): q8_1 activations do not fit this weight")
+        out = _checked_out(w, ncols, out)
+        name = kernel_name("mmvq", qt.name, ncols)
+        kernel = self._function(qt.family, "mmvq", name)
+        grid = self._grid(kernel, name, -(-w.rows // rows_per_block(ncols, qt, self.rows_override)))
+        with cupy.cuda.Device(self.device_id):
+            kernel(grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), xq, xds, out))
+        return out
+
+    def dequantize_f16(self, w: QuantWeight) -> Any:
+        """The whole tensor as f16 (rows, row_len), e.g. for a cuBLAS GEMM on a large batch."""
+        import cupy
+
+        qt = kernel_type(w.type_name, w.name)
+        with cupy.cuda.Device(self.device_id):
+            if qt.is_float:
+                return _float_rows_as_f16(w)
+            out = cupy.empty((w.rows, w.row_len), dtype=cupy.float16)  # (rows, row_len)
+            total = w.rows * w.row_len // 8  # one thread per 8 outputs
+            kernel = self._function(qt.family, "dmmv", kernel_name("f16", qt.name))
+            kernel((-(-total // 256),), (256,), (w.data, np.int64(w.row_stride), np.int32(w.rows),
+                                                  np.int32(w.row_len), out))
+            return out
+
+    def _grid(self, kernel: Any, name: str, row_groups: int) -> tuple[int]:
+        """Persistent mat-vec grid: at most as many CTAs as fit on the device at once."""
+        resident = self._resident.get(name)
+        if resident is None:
+            import cupy
+
+            props = cupy.cuda.runtime.getDeviceProperties(self.device_id)
+            regs = max(1, -(-kernel.num_regs // 8) * 8 * THREADS)  # registers per CTA (allocation granularity 8)
+            per_sm = min(props["maxThreadsPerMultiProcessor"] // THREADS, props["regsPerMultiprocessor"] // regs,
+                         props["sharedMemPerMultiprocessor"] // (kernel.shared_size_bytes + 1024))
+            resident = self._resident[name] = max(1, per_sm) * props["multiProcessorCount"]
+        return (max(1, min(row_groups, resident)),)
+
+    def _checked_path(self, path: str) -> str:
+        if path == "mmvq-soft":
+            if not self.soft_dp4a:
+                raise ValueError("path 'mmvq-soft' needs KernelSet.for_device(..., soft_dp4a=True)")
+            return "mmvq"
+        if path not in MATVEC_PATHS:
+            raise ValueError(f"unknown mat-vec path {path!r}; expected one of {', '.join(MATVEC_PATHS)}")
+        return path
+
+
+def _cc(device_id: int) -> tuple[int, int]:
+    import cupy
+
+    props = cupy.cuda.runtime.getDeviceProperties(device_id)
+    return int(props["major"]), int(props["minor"])
+
+
+def _checked_activations(w: QuantWeight, x: Any, device_id: int) -> Any:
+    import cupy
+
+    label = f"tensor {w.name or '?'} ({w.type_name}, {w.rows}x{w.row_len})"
+    if not isinstance(x, cupy.ndarray) or x.dtype != cupy.float32 or x.ndim != 2:
+        raise ValueError(f"{label}: activations must be a 2-D float32 cupy array (ncols, row_len)")
+    if x.shape[1] != w.row_len:
+        raise ValueError(f"{label}: activations have {x.shape[1]} values per column, the rows {w.row_len}")
+    if not 1 <= x.shape[0] <= MAX_COLUMNS:
+        raise ValueError(f"{label}: {x.shape[0]} activation columns; the mat-vec takes 1..{MAX_COLUMNS}")
+    if x.device.id != device_id or w.data.device.id != device_id:
+        raise ValueError(f"{label}: weights and activations must live on device {device_id}")
+    return cupy.ascontiguousarray(x)
+
+
+def _checked_out(w: QuantWeight, ncols: int, out: Any | None) -> Any:
+    import cupy
+
+    if out is None:
+        return cupy.empty((ncols, w.rows), dtype=cupy.float32)  # (ncols, rows)
+    if (not isinstance(out, cupy.ndarray) or out.dtype != cupy.float32 or out.shape != (ncols, w.rows)
+            or not out.flags.c_contiguous):
+        raise ValueError(f"tensor {w.name or '?'}: out must be a C-contiguous float32 cupy array ({ncols}, {w.rows})")
+    return out
+
+
+def _float_rows_as_f16(w: QuantWeight) -> Any:
+    import cupy
+
+    esize = 4 if w.type_name == "F32" else 2
+    rows = w.data[:, : w.row_len * esize]  # (rows, row_len*esize) bytes, padding dropped
+    if w.type_name == "F32":
+        return cupy.ascontiguousarray(rows).view(cupy.float32).astype(cupy.float16)
+    if w.type_name == "F16":
+        return cupy.ascontiguousarray(rows).view(cupy.float16)
+    bits = cupy.ascontiguousarray(rows).view(cupy.uint16).astype(cupy.uint32) << 16  # bf16 -> f32 bits
+    return bits.view(cupy.float32).astype(cupy.float16)

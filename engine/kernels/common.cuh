@@ -1,0 +1,167 @@
+// QuantLaunch kernels: shared definitions for every type header and the generic kernels.
+//
+// ============================ THE DEVICE-FUNCTION INTERFACE ============================
+// common.cuh provides: u8, i8, u16, i16, i32, u32, u64 typedefs; QL_DEV (= __device__
+// __forceinline__ under NVRTC/nvcc, = inline on a host compiler, so `static QL_DEV` works in a struct); f16_to_f32(u16),
+// bf16_to_f32(u16), e8m0_to_f32(u8), ql_i2f(int) (fast exact int->float for |v| < 2^22),
+// ql_bytes_to_f32x4(u32 v, float bias, float out[4]) (4 bytes -> floats minus bias, 2 ops each); load_u16(p), load_u32_a1(p) (byte loads),
+// load_u32_a2(p) (2-byte aligned: two u16 loads), load_u32_a4(p) (4-byte aligned);
+// dp4a(a, b, c) (native __dp4a unless QL_SOFT_DP4A or __CUDA_ARCH__ < 610, else software;
+// also on a host compiler); host fallbacks for __byte_perm, __vsub4, __vsubss4,
+// __vcmpne4, __popc so a type header compiles unchanged with g++ (the CPU test harness).
+//
+// Each quantized type is a struct named exactly as its row of engine/quant/table.py:
+//   struct Q4_0 {
+//     static constexpr int QK = 32, BYTES = 18;   // must equal the Python table: the
+//                                                 // generated wrappers static_assert it
+//     // Dequantize the 8 elements [8*g, 8*g+8) of one block (0 <= g < QK/8) into out[0..8).
+//     static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]);
+//     // Dot product of the 32 elements [32*c, 32*c+32) of one block (0 <= c < QK/32) with
+//     // one q8_1 block: q = its 32 int8 packed as 8 ints (q[i] holds elements 4i..4i+3,
+//     // element 4i in the low byte), d = its scale (float), s = d * (sum of its 32 q).
+//     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q,
+//                                 float d, float s);
+//   };
+// Notes for implementers:
+//  * s is the sum of the q8_1-ROUNDED activations (d * sum(q)), not of the raw floats.
+//    Using s for an offset or a min (Q4_0's -8, Q4_1's m, TQ2_0's -1) is therefore exact:
+//    vec_dot must equal sum_j dequant(w)_j * d * q_j up to float rounding; the GPU test
+//    checks exactly that with a tight tolerance.
+//  * blk is the block's address with the same alignment it has in the GGUF tensor
+//    (rows are padded to 16 bytes, tiles are 16-byte aligned): a block of BYTES bytes at
+//    index b sits at offset b*BYTES from a 16-byte aligned base. It may point to shared
+//    memory (the mat-vec kernels stage weight tiles there) or global memory.
+//  * g and c are in range; no bounds checks needed. Keep functions branch-light.
+//  * Lookup tables: __device__ arrays declared in tables.cuh (plain arrays on the host).
+//  * Headers must start with #pragma once and include only "common.cuh"/"tables.cuh".
+// ========================================================================================
+#pragma once
+
+typedef unsigned char u8;
+typedef signed char i8;
+typedef unsigned short u16;
+typedef short i16;
+typedef int i32;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#define QL_ON_DEVICE 1
+#define QL_DEV __device__ __forceinline__
+#else
+#define QL_ON_DEVICE 0
+#define QL_DEV inline
+#define __device__
+#define __restrict__ __restrict
+#endif
+
+#if QL_ON_DEVICE && !defined(QL_SOFT_DP4A) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 610
+#define QL_SOFT_DP4A 1
+#endif
+
+// ---- conversions --------------------------------------------------------------------
+QL_DEV float ql_bits_to_f32(u32 bits) {
+#if QL_ON_DEVICE
+    return __uint_as_float(bits);
+#else
+    float f;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+#endif
+}
+
+QL_DEV u32 ql_f32_to_bits(float f) {
+#if QL_ON_DEVICE
+    return __float_as_uint(f);
+#else
+    u32 bits;
+    __builtin_memcpy(&bits, &f, 4);
+    return bits;
+#endif
+}
+
+QL_DEV float f16_to_f32(u16 h) {
+#if QL_ON_DEVICE
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+#else
+    const u32 sign = (u32)(h & 0x8000u) << 16;
+    const u32 exponent = (h >> 10) & 0x1Fu;
+    const u32 mantissa = h & 0x3FFu;
+    if (exponent == 0x1Fu) return ql_bits_to_f32(sign | 0x7F800000u | (mantissa << 13));
+    if (exponent != 0) return ql_bits_to_f32(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+    const float magnitude = (float)mantissa * 5.9604644775390625e-8f;  // mantissa * 2^-24
+    return sign ? -magnitude : magnitude;
+#endif
+}
+
+// Exact int -> float for |v| < 2^22 with two full-rate ops (integer add into the mantissa of
+// 1.5*2^23, then a float subtract) instead of the quarter-rate I2F conversion.
+QL_DEV float ql_i2f(int v) { return ql_bits_to_f32(0x4B400000u + (u32)v) - 12582912.0f; }
+
+QL_DEV float bf16_to_f32(u16 h) { return ql_bits_to_f32((u32)h << 16); }
+
+// E8M0 scale: 2^(e-127); e = 0 gives 2^-127 (a subnormal float).
+QL_DEV float e8m0_to_f32(u8 e) {
+    return e == 0 ? ql_bits_to_f32(0x00400000u) : ql_bits_to_f32((u32)e << 23);
+}
+
+// ---- loads ---------------------------------------------------------------------------
+QL_DEV u16 load_u16(const u8* p) { return *(const u16*)p; }  // p: 2-byte aligned
+QL_DEV u32 load_u32_a1(const u8* p) {  // any alignment: 4 byte loads, little-endian
+    return (u32)p[0] | ((u32)p[1] << 8) | ((u32)p[2] << 16) | ((u32)p[3] << 24);
+}
+QL_DEV u32 load_u32_a2(const u8* p) {  // p: 2-byte aligned, two u16 loads
+    return (u32)((const u16*)p)[0] | ((u32)((const u16*)p)[1] << 16);
+}
+QL_DEV u32 load_u32_a4(const u8* p) { return *(const u32*)p; }  // p: 4-byte aligned
+
+// ---- host fallbacks for the SIMD intrinsics -------------------------------------------
+#if !QL_ON_DEVICE
+static inline u32 __byte_perm(u32 x, u32 y, u32 s) {
+    const u64 bytes = (u64)x | ((u64)y << 32);  // byte n of the 8-byte pool = selector n
+    u32 r = 0;
+    for (int i = 0; i < 4; ++i) r |= (u32)((bytes >> (8 * ((s >> (4 * i)) & 7))) & 0xFF) << (8 * i);
+    return r;
+}
+static inline u32 __vsub4(u32 a, u32 b) {  // per-byte a - b modulo 256
+    u32 r = 0;
+    for (int i = 0; i < 4; ++i) r |= (u32)((u8)((a >> (8 * i)) - (b >> (8 * i)))) << (8 * i);
+    return r;
+}
+static inline u32 __vsubss4(u32 a, u32 b) {  // per-byte signed saturated a - b
+    u32 r = 0;
+    for (int i = 0; i < 4; ++i) {
+        int v = (int)(i8)(a >> (8 * i)) - (int)(i8)(b >> (8 * i));
+        v = v < -128 ? -128 : (v > 127 ? 127 : v);
+        r |= (u32)(u8)v << (8 * i);
+    }
+    return r;
+}
+static inline u32 __vcmpne4(u32 a, u32 b) {  // per-byte 0xFF where a != b
+    u32 r = 0;
+    for (int i = 0; i < 4; ++i) r |= (((a >> (8 * i)) & 0xFF) != ((b >> (8 * i)) & 0xFF) ? 0xFFu : 0u) << (8 * i);
+    return r;
+}
+static inline int __popc(u32 x) { return __builtin_popcount(x); }
+#endif
+
+// The 4 bytes of v (values 0..255) as floats minus bias, exactly: __byte_perm builds the bits
+// 0x4B0000vv (= 2^23 + vv), one float subtract removes 2^23 + bias. 2 ops per element.
+QL_DEV void ql_bytes_to_f32x4(u32 v, float bias, float* out) {
+    out[0] = ql_bits_to_f32(__byte_perm(v, 0x4B000000u, 0x7440u)) - (8388608.0f + bias);
+    out[1] = ql_bits_to_f32(__byte_perm(v, 0x4B000000u, 0x7441u)) - (8388608.0f + bias);
+    out[2] = ql_bits_to_f32(__byte_perm(v, 0x4B000000u, 0x7442u)) - (8388608.0f + bias);
+    out[3] = ql_bits_to_f32(__byte_perm(v, 0x4B000000u, 0x7443u)) - (8388608.0f + bias);
+}
+
+// ---- dp4a: native where the arch has it, software below sm_61 or when asked ----------
+QL_DEV int dp4a(int a, int b, int c) {
+#if QL_ON_DEVICE && !defined(QL_SOFT_DP4A)
+    return __dp4a(a, b, c);
+#else
+    return c + (int)(i8)a * (int)(i8)b + (int)(i8)(a >> 8) * (int)(i8)(b >> 8)
+             + (int)(i8)(a >> 16) * (int)(i8)(b >> 16) + (int)(i8)(a >> 24) * (int)(i8)(b >> 24);
+#endif
+}

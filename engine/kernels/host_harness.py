@@ -1,0 +1,112 @@
+"""Compile the device functions of one type family with a host C++ compiler (g++) and call
+them through ctypes: the CPU check of every type's dequant and vec_dot (no GPU needed).
+
+common.cuh makes QL_DEV ``static inline`` and supplies host versions of the intrinsics, so
+the type headers compile unchanged. Per type the generated source exports
+``ql_host_dequant_<T>(const u8* blk, int g, float* out)`` and
+``ql_host_vec_dot_<T>(const u8* blk, int c, const int* q, float d, float s)``.
+Tables of tables.cuh are plain arrays on the host; :func:`fill_host_tables` fills them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from engine.kernels.sources import FAMILIES_WITH_TABLES, FAMILY_HEADERS, KERNEL_DIR, family_types, header_path
+
+
+class HostHarnessUnavailable(RuntimeError):
+    """No host compiler, or the family's header does not exist (yet)."""
+
+
+def host_compiler() -> str | None:
+    return shutil.which("g++") or shutil.which("clang++")
+
+
+def harness_source(family: str) -> str:
+    lines = [f'#include "{FAMILY_HEADERS[family]}"']
+    for qt in family_types(family):
+        name = qt.name
+        lines.append(
+            f'extern "C" void ql_host_dequant_{name}(const u8* blk, int g, float* out) '
+            f"{{ {name}::dequant(blk, g, out); }}"
+        )
+        if not qt.is_float:
+            lines.append(
+                f'extern "C" float ql_host_vec_dot_{name}(const u8* blk, int c, const int* q, float d, float s) '
+                f"{{ return {name}::vec_dot(blk, c, q, d, s); }}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def build_host_library(family: str, work_dir: Path) -> ctypes.CDLL:
+    """Compile (or reuse) the family's harness in ``work_dir`` and load it."""
+    compiler = host_compiler()
+    if compiler is None:
+        raise HostHarnessUnavailable("no host C++ compiler (g++ or clang++) on PATH")
+    if not header_path(family).is_file():
+        raise HostHarnessUnavailable(f"{FAMILY_HEADERS[family]} does not exist yet")
+    source = harness_source(family)
+    digest = hashlib.sha256(source.encode())
+    for path in sorted(KERNEL_DIR.glob("*.cuh")):
+        digest.update(path.read_bytes())
+    work_dir.mkdir(parents=True, exist_ok=True)
+    library = work_dir / f"ql_host_{family}_{digest.hexdigest()[:16]}.so"
+    if not library.is_file():
+        source_path = work_dir / f"ql_host_{family}.cpp"
+        source_path.write_text(source)
+        command = [compiler, "-x", "c++", "-std=c++17", "-O2", "-shared", "-fPIC", f"-I{KERNEL_DIR}",
+                   "-o", str(library), str(source_path)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"host harness for {family} did not compile:\n{result.stderr[-4000:]}")
+    lib = ctypes.CDLL(str(library))
+    _declare(lib, family)
+    if family in FAMILIES_WITH_TABLES:
+        fill_host_tables(lib)
+    return lib
+
+
+def _declare(lib: ctypes.CDLL, family: str) -> None:
+    u8p, fp, ip = ctypes.c_void_p, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int)
+    for qt in family_types(family):
+        dequant = getattr(lib, f"ql_host_dequant_{qt.name}")
+        dequant.argtypes, dequant.restype = [u8p, ctypes.c_int, fp], None
+        if not qt.is_float:
+            vec_dot = getattr(lib, f"ql_host_vec_dot_{qt.name}")
+            vec_dot.argtypes = [u8p, ctypes.c_int, ip, ctypes.c_float, ctypes.c_float]
+            vec_dot.restype = ctypes.c_float
+
+
+def fill_host_tables(lib: ctypes.CDLL) -> None:
+    """Copy engine.kernels.tables.device_table_arrays() into the library's table arrays."""
+    from engine.kernels.tables import device_table_arrays
+
+    for name, array in device_table_arrays().items():
+        target = (ctypes.c_ubyte * array.nbytes).in_dll(lib, name)
+        ctypes.memmove(target, array.ctypes.data, array.nbytes)
+
+
+def host_dequant_block(lib: ctypes.CDLL, type_name: str, block: np.ndarray, block_elems: int) -> np.ndarray:
+    """One block (uint8, block bytes) -> float32 (block_elems,) through the device function."""
+    block = np.ascontiguousarray(block, dtype=np.uint8)
+    out = np.empty(block_elems, dtype=np.float32)  # (QK,)
+    fn = getattr(lib, f"ql_host_dequant_{type_name}")
+    for g in range(block_elems // 8):
+        fn(block.ctypes.data, g, out[8 * g :].ctypes.data_as(ctypes.POINTER(ctypes.c_float)))  # out[8g:8g+8]
+    return out
+
+
+def host_vec_dot(lib: ctypes.CDLL, type_name: str, block: np.ndarray, c: int, q: np.ndarray, d: float,
+                 s: float) -> float:
+    """vec_dot of chunk c of one block with one q8_1 block (q: int8 (32,))."""
+    block = np.ascontiguousarray(block, dtype=np.uint8)
+    q_words = np.ascontiguousarray(q, dtype=np.int8).view(np.int32)  # (8,): q[4i..4i+3] in word i
+    fn = getattr(lib, f"ql_host_vec_dot_{type_name}")
+    return float(fn(block.ctypes.data, c, q_words.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), d, s))

@@ -1,0 +1,231 @@
+// Generic kernels, templated on a type struct (see common.cuh); the extern "C" wrappers
+// that instantiate them are generated in Python from QUANT_TABLE (engine/kernels/sources.py).
+//
+// Layouts (all row-major, C-contiguous):
+//   w     u8  (rows, row_stride)       GGUF blocks of one row, zero-padded to a multiple of 16 B
+//   x     f32 (ncols, nchunks*32)      float activations (dmmv, quantize input)
+//   xq    i8  (ncols, nchunks, 32)     q8_1 values; read as 2 int4 per chunk
+//   xds   f32x2 (ncols, nchunks)       (d, s) per q8_1 block: d = amax/127, s = d * sum(q)
+//   out   f32 (ncols, rows)
+// Mat-vec CTA: QL_THREADS threads, persistent over row groups of R consecutive rows. Rows are
+// walked in tiles of QL_THREADS 32-element chunks; each tile of R rows is copied into shared
+// memory with coalesced 16-byte loads (cp.async on sm_80+, double-buffered so the next tile
+// streams in while this one is computed; odd block sizes cost nothing at the memory), then
+// every thread takes one chunk: one vec_dot (mmvq) or four dequant groups (dmmv) per row and
+// column. grid = min(row groups, resident CTAs); launch with any grid size >= 1.
+#pragma once
+#include "common.cuh"
+
+#define QL_THREADS 128
+#define QL_WARPS (QL_THREADS / 32)
+
+template <class T>
+struct QlTile {
+    static constexpr int CHUNKS_PER_BLOCK = T::QK / 32;
+    static constexpr int BLOCKS = QL_THREADS / CHUNKS_PER_BLOCK;  // multiple of 16: tiles stay 16-B aligned
+    static constexpr int BYTES = BLOCKS * T::BYTES;
+    static_assert(BLOCKS % 16 == 0, "a tile must hold a multiple of 16 blocks");
+};
+
+// Start copying blocks [block0, block0 + nblocks) of rows row0..row0+R-1 into tile (rows past
+// the end re-read the last row; their results are never stored). sm_80+: cp.async (global ->
+// shared without registers, completion by ql_async_wait); older archs: plain copies.
+template <class T, int R>
+__device__ __forceinline__ void ql_stage_tile(u8 (*tile)[QlTile<T>::BYTES], const u8* __restrict__ w,
+                                              long long row_stride, int row0, int rows, int block0, int nblocks) {
+    const int n16 = (nblocks * T::BYTES + 15) >> 4;  // 16-byte words; the row padding keeps the last in bounds
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        const int row = min(row0 + r, rows - 1);
+        const uint4* src = (const uint4*)(w + row * row_stride + (long long)block0 * T::BYTES);
+        uint4* dst = (uint4*)tile[r];
+        for (int i = threadIdx.x; i < n16; i += QL_THREADS) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+            const u32 dst_shared = (u32)__cvta_generic_to_shared(dst + i);
+            asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst_shared), "l"(src + i));
+#else
+            dst[i] = __ldcs(src + i);  // streamed once
+#endif
+        }
+    }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+
+// Wait until at most PENDING staged tiles are still in flight (this thread's copies).
+template <int PENDING>
+__device__ __forceinline__ void ql_async_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING));
+#endif
+}
+
+template <int NCOLS, int R>
+__device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* __restrict__ out, int rows,
+                                                int row0) {
+    __shared__ float partial[QL_WARPS][NCOLS][R];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+    for (int c = 0; c < NCOLS; ++c) {
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            float v = acc[c][r];
+#pragma unroll
+            for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, offset);
+            if (lane == 0) partial[warp][c][r] = v;
+        }
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < NCOLS * R; i += QL_THREADS) {
+        const int c = i / R, r = i % R;
+        float sum = 0.0f;
+#pragma unroll
+        for (int k = 0; k < QL_WARPS; ++k) sum += partial[k][c][r];
+        if (row0 + r < rows) out[(long long)c * rows + row0 + r] = sum;
+    }
+}
+
+// The CTA walks its row groups (blockIdx.x, + gridDim.x, ...) tile by tile; while it computes
+// one tile the next is already being copied (two shared buffers). body(tile, block0, nb, acc)
+// accumulates one tile; after a row group's last tile the sums are reduced and stored.
+template <class T, int NCOLS, int R, class Body>
+__device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long row_stride, int rows,
+                                             int nchunks, float* __restrict__ out, Body body) {
+    typedef QlTile<T> Tile;
+    __shared__ __align__(16) u8 tile[2][R][Tile::BYTES];
+    const int nblocks = nchunks / Tile::CHUNKS_PER_BLOCK;
+    const int tiles_per_row = (nblocks + Tile::BLOCKS - 1) / Tile::BLOCKS;
+    const int groups = (rows + R - 1) / R;
+    const int my_groups = blockIdx.x < groups ? (groups - blockIdx.x + gridDim.x - 1) / gridDim.x : 0;
+    const int items = my_groups * tiles_per_row;
+    auto stage = [&](int item) {
+        const int row0 = (blockIdx.x + (item / tiles_per_row) * gridDim.x) * R;
+        const int block0 = (item % tiles_per_row) * Tile::BLOCKS;
+        ql_stage_tile<T, R>(tile[item & 1], w, row_stride, row0, rows, block0, min(Tile::BLOCKS, nblocks - block0));
+    };
+    float acc[NCOLS][R] = {};
+    if (items > 0) stage(0);
+    for (int item = 0; item < items; ++item) {
+        if (item + 1 < items) {
+            stage(item + 1);
+            ql_async_wait<1>();
+        } else {
+            ql_async_wait<0>();
+        }
+        __syncthreads();
+        const int row0 = (blockIdx.x + (item / tiles_per_row) * gridDim.x) * R;
+        const int block0 = (item % tiles_per_row) * Tile::BLOCKS;
+        body(tile[item & 1], block0, min(Tile::BLOCKS, nblocks - block0), acc);
+        if (item % tiles_per_row == tiles_per_row - 1) {
+            ql_reduce_store<NCOLS, R>(acc, out, rows, row0);
+#pragma unroll
+            for (int c = 0; c < NCOLS; ++c) {
+#pragma unroll
+                for (int r = 0; r < R; ++r) acc[c][r] = 0.0f;
+            }
+        }
+        __syncthreads();  // everyone is done with tile[item & 1] before it is refilled
+    }
+}
+
+template <class T, int NCOLS, int R>
+__device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
+                                        const int4* __restrict__ xq, const float2* __restrict__ xds,
+                                        float* __restrict__ out) {
+    typedef QlTile<T> Tile;
+    auto body = [&](u8 (*tile)[Tile::BYTES], int block0, int nb, float (&acc)[NCOLS][R]) {
+        const int k = threadIdx.x;  // this thread's chunk within the tile
+        if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
+        const int blk = k / Tile::CHUNKS_PER_BLOCK, c = k % Tile::CHUNKS_PER_BLOCK;
+        const long long chunk = (long long)block0 * Tile::CHUNKS_PER_BLOCK + k;
+#pragma unroll
+        for (int col = 0; col < NCOLS; ++col) {
+            const int4 lo = xq[(col * nchunks + chunk) * 2], hi = xq[(col * nchunks + chunk) * 2 + 1];
+            const int q[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};  // int8 elements 4i..4i+3
+            const float2 ds = xds[col * nchunks + chunk];
+#pragma unroll
+            for (int r = 0; r < R; ++r) acc[col][r] += T::vec_dot(tile[r] + blk * T::BYTES, c, q, ds.x, ds.y);
+        }
+    };
+    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, body);
+}
+
+template <class T, int NCOLS, int R>
+__device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
+                                        const float4* __restrict__ x, float* __restrict__ out) {
+    typedef QlTile<T> Tile;
+    auto body = [&](u8 (*tile)[Tile::BYTES], int block0, int nb, float (&acc)[NCOLS][R]) {
+        const int k = threadIdx.x;
+        if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
+        const int blk = k / Tile::CHUNKS_PER_BLOCK, c = k % Tile::CHUNKS_PER_BLOCK;
+        const long long chunk = (long long)block0 * Tile::CHUNKS_PER_BLOCK + k;
+#pragma unroll
+        for (int g = 0; g < 4; ++g) {
+            float xv[NCOLS][8];  // x[col][32*chunk + 8g .. +8], reused for all R rows
+#pragma unroll
+            for (int col = 0; col < NCOLS; ++col) {
+                const float4* xp = x + (col * nchunks + chunk) * 8 + 2 * g;
+                const float4 a = xp[0], b = xp[1];
+                xv[col][0] = a.x, xv[col][1] = a.y, xv[col][2] = a.z, xv[col][3] = a.w;
+                xv[col][4] = b.x, xv[col][5] = b.y, xv[col][6] = b.z, xv[col][7] = b.w;
+            }
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                float wv[8];
+                T::dequant(tile[r] + blk * T::BYTES, 4 * c + g, wv);
+#pragma unroll
+                for (int col = 0; col < NCOLS; ++col) {
+#pragma unroll
+                    for (int e = 0; e < 8; ++e) acc[col][r] = fmaf(wv[e], xv[col][e], acc[col][r]);
+                }
+            }
+        }
+    };
+    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, body);
+}
+
+QL_DEV u16 ql_f32_to_f16(float f) {
+    u16 h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+
+// One thread per 8 outputs: out f16 (rows, row_len) from w (rows, row_stride).
+template <class T>
+__device__ __forceinline__ void ql_dequant_f16(const u8* __restrict__ w, long long row_stride, int rows, int row_len,
+                                               uint4* __restrict__ out) {
+    const long long groups_per_row = row_len / 8;
+    const long long gid = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (gid >= rows * groups_per_row) return;
+    const long long row = gid / groups_per_row;
+    const int gi = (int)(gid % groups_per_row);
+    const int blk = gi / (T::QK / 8), g = gi % (T::QK / 8);
+    float v[8];
+    T::dequant(w + row * row_stride + (long long)blk * T::BYTES, g, v);
+    uint4 packed;  // 8 halfs, element 2i in the low half of word i
+    packed.x = (u32)ql_f32_to_f16(v[0]) | ((u32)ql_f32_to_f16(v[1]) << 16);
+    packed.y = (u32)ql_f32_to_f16(v[2]) | ((u32)ql_f32_to_f16(v[3]) << 16);
+    packed.z = (u32)ql_f32_to_f16(v[4]) | ((u32)ql_f32_to_f16(v[5]) << 16);
+    packed.w = (u32)ql_f32_to_f16(v[6]) | ((u32)ql_f32_to_f16(v[7]) << 16);
+    out[gid] = packed;  // = out_f16[row][8*gi .. 8*gi+8)
+}
+
+// One warp per q8_1 block: x f32 (ncols, nchunks*32) -> xq (ncols, nchunks, 32), xds (ncols, nchunks).
+extern "C" __global__ void ql_quantize_q8_1(const float* __restrict__ x, int total_chunks, i8* __restrict__ xq,
+                                            float2* __restrict__ xds) {
+    const long long chunk = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (chunk >= total_chunks) return;  // whole warps leave together
+    const float v = x[chunk * 32 + lane];
+    float amax = fabsf(v);
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, offset));
+    const float d = amax / 127.0f;
+    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+    int sum = q;
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xFFFFFFFFu, sum, offset);
+    xq[chunk * 32 + lane] = (i8)q;
+    if (lane == 0) xds[chunk] = make_float2(d, d * (float)sum);
+}

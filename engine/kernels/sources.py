@@ -1,0 +1,155 @@
+"""CUDA source text for one kernel module, generated from QUANT_TABLE.
+
+A module is one family of types (``legacy``, ``k``, ``iq``, ``ternary``, ``fp4``, ``float``)
+and one kind: ``mmvq`` (q8_1 quantize + mmvq for 1..8 columns; the only code a software
+dp4a changes) or ``dmmv`` (dmmv for 1..8 columns + dequantize-to-fp16). The ``extern "C"``
+wrappers are written here from the table, so there is no C++ switch to keep in sync, and a
+``static_assert`` per type checks the struct's QK/BYTES against the table's row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from engine.quant.table import QUANT_TABLE, QuantType
+
+KERNEL_DIR = Path(str(resources.files("engine.kernels")))
+MAX_COLUMNS = 8
+QL_THREADS = 128  # threads per mat-vec CTA (QL_THREADS in matvec.cuh)
+MODULE_KINDS = ("mmvq", "dmmv")
+FAMILY_HEADERS = {
+    "legacy": "types_legacy.cuh",
+    "k": "types_k.cuh",
+    "iq": "types_iq.cuh",
+    "ternary": "types_ternary.cuh",
+    "fp4": "types_fp4.cuh",
+    "float": "types_float.cuh",
+}
+FAMILIES_WITH_TABLES = ("iq", "fp4")  # their modules get engine.kernels.tables.upload_tables()
+# Float weights are pseudo-blocks of 32 elements (types_float.cuh), whatever the table says.
+FLOAT_PSEUDO_BLOCK = {"F32": (32, 128), "F16": (32, 64), "BF16": (32, 64)}
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    family: str
+    kind: str  # "mmvq" | "dmmv"
+    soft_dp4a: bool = False  # only meaningful for kind "mmvq"
+    columns: tuple[int, ...] = tuple(range(1, MAX_COLUMNS + 1))  # instantiated column counts
+    rows: int = 0  # rows per CTA for every kernel; 0 = rows_per_block()'s choice (a tuning knob)
+
+    def __post_init__(self):
+        if self.family not in FAMILY_HEADERS:
+            raise ValueError(f"unknown kernel family {self.family!r}")
+        if self.kind not in MODULE_KINDS:
+            raise ValueError(f"unknown kernel module kind {self.kind!r}")
+        if self.family == "float" and self.kind == "mmvq":
+            raise ValueError("float weights have no mmvq kernels (they use the float mat-vec)")
+
+
+SMEM_BUDGET = 16384  # bytes of one weight tile stage per CTA (R rows x one tile; two stages)
+
+
+def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
+    """Output rows per CTA (R in matvec.cuh): many for 1 column (amortises the CTA, the
+    activation loads and the reduction; more bytes in flight), fewer as columns add registers,
+    capped so R tiles fit SMEM_BUDGET."""
+    if override:
+        return override
+    qk, nbytes = block_shape(qt)
+    tile_bytes = (QL_THREADS // (qk // 32)) * nbytes
+    by_columns = {1: 8, 2: 4}.get(ncols, 2)
+    return max(1, min(by_columns, SMEM_BUDGET // tile_bytes))
+
+
+def block_shape(qt: QuantType) -> tuple[int, int]:
+    """(elements, bytes) of a block as the kernels see it (pseudo-blocks for float types)."""
+    return FLOAT_PSEUDO_BLOCK.get(qt.name, (qt.block_elems, qt.block_bytes))
+
+
+def kernel_name(kind: str, type_name: str, ncols: int = 0) -> str:
+    """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_dmmv_F16_n1``, ``ql_f16_Q6_K``."""
+    if kind == "f16":
+        return f"ql_f16_{type_name}"
+    return f"ql_{kind}_{type_name}_n{ncols}"
+
+
+def family_types(family: str) -> tuple[QuantType, ...]:
+    return tuple(qt for qt in QUANT_TABLE.values() if qt.family == family)
+
+
+def header_path(family: str) -> Path:
+    return KERNEL_DIR / FAMILY_HEADERS[family]
+
+
+def family_available(family: str) -> bool:
+    return header_path(family).is_file()
+
+
+def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[str]:
+    lines, type_name = [], qt.name
+    for n in columns:
+        r = rows_per_block(n, qt, rows)
+        lines.append(
+            f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("mmvq", type_name, n)}('
+            "const u8* w, long long row_stride, int rows, int nchunks, const int4* xq, const float2* xds, "
+            f"float* out) {{ ql_mmvq<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, xq, xds, out); }}"
+        )
+    return lines
+
+
+def _dmmv_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[str]:
+    lines, type_name, with_f16 = [], qt.name, not qt.is_float
+    for n in columns:
+        r = rows_per_block(n, qt, rows)
+        lines.append(
+            f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("dmmv", type_name, n)}('
+            "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out) "
+            f"{{ ql_dmmv<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, x, out); }}"
+        )
+    if with_f16:
+        lines.append(
+            f'extern "C" __global__ void {kernel_name("f16", type_name)}('
+            "const u8* w, long long row_stride, int rows, int row_len, uint4* out) "
+            f"{{ ql_dequant_f16<{type_name}>(w, row_stride, rows, row_len, out); }}"
+        )
+    return lines
+
+
+def module_source(spec: ModuleSpec) -> str:
+    """The translation unit for one module: includes, table checks, wrappers."""
+    lines = ['#include "common.cuh"', '#include "matvec.cuh"']
+    if spec.family in FAMILIES_WITH_TABLES and (KERNEL_DIR / "tables.cuh").is_file():
+        lines.append('#include "tables.cuh"')
+    lines.append(f'#include "{FAMILY_HEADERS[spec.family]}"')
+    for qt in family_types(spec.family):
+        qk, nbytes = block_shape(qt)
+        lines.append(
+            f"static_assert({qt.name}::QK == {qk} && {qt.name}::BYTES == {nbytes}, "
+            f'"{qt.name}: block size in {FAMILY_HEADERS[spec.family]} differs from the quant table");'
+        )
+        if spec.kind == "mmvq":
+            lines += _mmvq_wrappers(qt, spec.columns, spec.rows)
+        else:
+            lines += _dmmv_wrappers(qt, spec.columns, spec.rows)
+    return "\n".join(lines) + "\n"
+
+
+def module_specs(families: tuple[str, ...] | None = None, soft_too: bool = True, **fields) -> list[ModuleSpec]:
+    """Every module of the available families: (family, kind) plus the software-dp4a mmvq."""
+    specs = []
+    for family in families or tuple(f for f in FAMILY_HEADERS if family_available(f)):
+        for kind in MODULE_KINDS:
+            if family == "float" and kind == "mmvq":
+                continue
+            specs.append(ModuleSpec(family, kind, **fields))
+            if kind == "mmvq" and soft_too:
+                specs.append(ModuleSpec(family, kind, soft_dp4a=True, **fields))
+    return specs
+
+
+def header_files() -> dict[str, str]:
+    """Every .cuh of the kernel directory: name -> text (NVRTC gets them as in-memory headers)."""
+    return {p.name: p.read_text() for p in sorted(KERNEL_DIR.glob("*.cuh"))}

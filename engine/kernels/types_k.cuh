@@ -1,0 +1,160 @@
+// K-quants (super-blocks of 256): dequant + vec_dot (interface: see common.cuh).
+// A 32-element chunk c (0..7) of a super-block; group g (0..31) = 8 elements [8g, 8g+8).
+#pragma once
+#include "common.cuh"
+
+// 6-bit (scale, min) of sub-block j from the 12 packed bytes s (Q4_K, Q5_K).
+QL_DEV void ql_scale_min_k4(const u8* s, int j, int& sc, int& m) {
+    if (j < 4) {
+        sc = s[j] & 63;
+        m = s[j + 4] & 63;
+    } else {
+        sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+        m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+// Signed 6-bit scale of sub-block k (0..15) of Q3_K from its 12 packed bytes s.
+QL_DEV int ql_q3k_scale(const u8* s, int k) {
+    const int lo = (s[k % 8] >> (4 * (k / 8))) & 15;
+    const int hi = (s[8 + k % 4] >> (2 * (k / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+QL_DEV int ql_ones_dot(int q) { return dp4a(0x01010101, q, 0); }  // sum of the 4 int8 of q
+
+struct Q2_K {
+    static constexpr int QK = 256, BYTES = 84;  // scales[16] @0 | qs[64] @16 | d f16 @80 | dmin f16 @82
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const int c = g >> 2, l0 = 8 * (g & 3), n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
+        const int sc = blk[2 * c + (l0 >> 4)];  // scales[i/16]
+        const u8* qs = blk + 16 + 32 * n + l0;  // 8 bytes, 2 bits each at bit 2j
+        ql_bytes_to_f32x4((load_u32_a4(qs) >> (2 * j)) & 0x03030303u, 0.0f, out);
+        ql_bytes_to_f32x4((load_u32_a4(qs + 4) >> (2 * j)) & 0x03030303u, 0.0f, out + 4);
+        const float dl = f16_to_f32(load_u16(blk + 80)) * (float)(sc & 15);
+        const float ml = f16_to_f32(load_u16(blk + 82)) * (float)(sc >> 4);
+        for (int e = 0; e < 8; ++e) out[e] = dl * out[e] - ml;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
+        const int n = c >> 2, j = c & 3;
+        const int sc_lo = blk[2 * c], sc_hi = blk[2 * c + 1];  // scales of elements l<16, l>=16
+        int sum_lo = 0, sum_hi = 0, min_lo = 0, min_hi = 0;
+        for (int i = 0; i < 4; ++i) {
+            const u32 v_lo = (load_u32_a4(blk + 16 + 32 * n + 4 * i) >> (2 * j)) & 0x03030303u;  // l = 4i..
+            const u32 v_hi = (load_u32_a4(blk + 32 + 32 * n + 4 * i) >> (2 * j)) & 0x03030303u;  // l = 16+4i..
+            sum_lo = dp4a((int)v_lo, q[i], sum_lo);
+            sum_hi = dp4a((int)v_hi, q[i + 4], sum_hi);
+            min_lo = dp4a(0x01010101, q[i], min_lo);
+            min_hi = dp4a(0x01010101, q[i + 4], min_hi);
+        }
+        const int dot = (sc_lo & 15) * sum_lo + (sc_hi & 15) * sum_hi;
+        const int mins = (sc_lo >> 4) * min_lo + (sc_hi >> 4) * min_hi;
+        return d * (f16_to_f32(load_u16(blk + 80)) * (float)dot - f16_to_f32(load_u16(blk + 82)) * (float)mins);
+    }
+};
+
+struct Q3_K {
+    static constexpr int QK = 256, BYTES = 110;  // hmask[32] @0 | qs[64] @32 | scales[12] @96 | d f16 @108
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const int c = g >> 2, l0 = 8 * (g & 3), n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
+        for (int h = 0; h < 2; ++h) {  // elements l0 + 4h .. +4
+            const u32 low = (load_u32_a2(blk + 32 + 32 * n + l0 + 4 * h) >> (2 * j)) & 0x03030303u;  // qs
+            const u32 high = (load_u32_a2(blk + l0 + 4 * h) >> (4 * n + j)) & 0x01010101u;  // hmask bit 4n+j
+            ql_bytes_to_f32x4(low | (high << 2), 4.0f, out + 4 * h);  // q + 4*hbit - 4
+        }
+        const float dl = f16_to_f32(load_u16(blk + 108)) * (float)ql_q3k_scale(blk + 96, 2 * c + (l0 >> 4));
+        for (int e = 0; e < 8; ++e) out[e] *= dl;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
+        const int n = c >> 2, j = c & 3;
+        int sum_lo = 0, sum_hi = 0;
+        for (int i = 0; i < 8; ++i) {
+            const u32 low = (load_u32_a2(blk + 32 + 32 * n + 4 * i) >> (2 * j)) & 0x03030303u;  // qs[32n+4i..]
+            const u32 high = (load_u32_a2(blk + 4 * i) >> (4 * n + j)) & 0x01010101u;  // hmask[4i..] bit 4n+j
+            const int v = (int)__vsub4(low | (high << 2), 0x04040404u);  // per byte q - 4: -4..3
+            if (i < 4) sum_lo = dp4a(v, q[i], sum_lo);
+            else sum_hi = dp4a(v, q[i], sum_hi);
+        }
+        const int dot = ql_q3k_scale(blk + 96, 2 * c) * sum_lo + ql_q3k_scale(blk + 96, 2 * c + 1) * sum_hi;
+        return d * f16_to_f32(load_u16(blk + 108)) * (float)dot;
+    }
+};
+
+struct Q4_K {
+    static constexpr int QK = 256, BYTES = 144;  // d f16 @0 | dmin f16 @2 | scales[12] @4 | qs[128] @16
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const int c = g >> 2, l0 = 8 * (g & 3);
+        const u8* qs = blk + 16 + 32 * (c >> 1) + l0;  // 8 bytes; low nibble for even c
+        ql_bytes_to_f32x4((load_u32_a4(qs) >> (4 * (c & 1))) & 0x0F0F0F0Fu, 0.0f, out);
+        ql_bytes_to_f32x4((load_u32_a4(qs + 4) >> (4 * (c & 1))) & 0x0F0F0F0Fu, 0.0f, out + 4);
+        int sc, m;
+        ql_scale_min_k4(blk + 4, c, sc, m);
+        const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
+        for (int e = 0; e < 8; ++e) out[e] = dl * out[e] - ml;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+        int sc, m;
+        ql_scale_min_k4(blk + 4, c, sc, m);
+        int sumi = 0;
+        for (int i = 0; i < 8; ++i) {
+            const u32 v = (load_u32_a4(blk + 16 + 32 * (c >> 1) + 4 * i) >> (4 * (c & 1))) & 0x0F0F0F0Fu;
+            sumi = dp4a((int)v, q[i], sumi);
+        }
+        return f16_to_f32(load_u16(blk)) * (float)sc * d * (float)sumi - f16_to_f32(load_u16(blk + 2)) * (float)m * s;
+    }
+};
+
+struct Q5_K {
+    static constexpr int QK = 256, BYTES = 176;  // d @0 | dmin @2 | scales[12] @4 | qh[32] @16 | qs[128] @48
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const int c = g >> 2, l0 = 8 * (g & 3);
+        for (int h = 0; h < 2; ++h) {  // elements l0 + 4h .. +4
+            const u32 low = (load_u32_a4(blk + 48 + 32 * (c >> 1) + l0 + 4 * h) >> (4 * (c & 1))) & 0x0F0F0F0Fu;
+            const u32 high = (load_u32_a4(blk + 16 + l0 + 4 * h) >> c) & 0x01010101u;  // qh bit c
+            ql_bytes_to_f32x4(low | (high << 4), 0.0f, out + 4 * h);
+        }
+        int sc, m;
+        ql_scale_min_k4(blk + 4, c, sc, m);
+        const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
+        for (int e = 0; e < 8; ++e) out[e] = dl * out[e] - ml;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+        int sc, m;
+        ql_scale_min_k4(blk + 4, c, sc, m);
+        int sumi = 0;
+        for (int i = 0; i < 8; ++i) {
+            const u32 low = (load_u32_a4(blk + 48 + 32 * (c >> 1) + 4 * i) >> (4 * (c & 1))) & 0x0F0F0F0Fu;
+            const u32 high = (load_u32_a4(blk + 16 + 4 * i) >> c) & 0x01010101u;  // qh[4i..] bit c
+            sumi = dp4a((int)(low | (high << 4)), q[i], sumi);
+        }
+        return f16_to_f32(load_u16(blk)) * (float)sc * d * (float)sumi - f16_to_f32(load_u16(blk + 2)) * (float)m * s;
+    }
+};
+
+struct Q6_K {
+    static constexpr int QK = 256, BYTES = 210;  // ql[128] @0 | qh[64] @128 | scales i8[16] @192 | d f16 @208
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const int c = g >> 2, l0 = 8 * (g & 3), ip = c >> 2, k = c & 3;  // element i = 128ip + 32k + l
+        for (int h = 0; h < 2; ++h) {  // elements l0 + 4h .. +4
+            const int l = l0 + 4 * h;
+            const u32 low = (load_u32_a2(blk + 64 * ip + 32 * (k & 1) + l) >> (4 * (k >> 1))) & 0x0F0F0F0Fu;
+            const u32 high = (load_u32_a2(blk + 128 + 32 * ip + l) >> (2 * k)) & 0x03030303u;
+            ql_bytes_to_f32x4(low | (high << 4), 32.0f, out + 4 * h);
+        }
+        const float dl = f16_to_f32(load_u16(blk + 208)) * (float)(i8)blk[192 + 2 * c + (l0 >> 4)];
+        for (int e = 0; e < 8; ++e) out[e] *= dl;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
+        const int ip = c >> 2, k = c & 3;
+        int sum_lo = 0, sum_hi = 0;
+        for (int i = 0; i < 8; ++i) {
+            const u32 low = (load_u32_a2(blk + 64 * ip + 32 * (k & 1) + 4 * i) >> (4 * (k >> 1))) & 0x0F0F0F0Fu;
+            const u32 high = (load_u32_a2(blk + 128 + 32 * ip + 4 * i) >> (2 * k)) & 0x03030303u;
+            const int v = (int)__vsub4(low | (high << 4), 0x20202020u);  // per byte q - 32: -32..31
+            if (i < 4) sum_lo = dp4a(v, q[i], sum_lo);
+            else sum_hi = dp4a(v, q[i], sum_hi);
+        }
+        const int dot = (int)(i8)blk[192 + 2 * c] * sum_lo + (int)(i8)blk[193 + 2 * c] * sum_hi;
+        return d * f16_to_f32(load_u16(blk + 208)) * (float)dot;
+    }
+};

@@ -1,0 +1,113 @@
+// Legacy 32-element block types: dequant + vec_dot (interface: see common.cuh).
+#pragma once
+#include "common.cuh"
+
+// Bit 4 of each byte of the result = bit (first + byte) of qh, for the 4 bytes.
+QL_DEV u32 ql_qh_bit4(u32 qh, int first) {
+    const u32 h = qh >> first;
+    return ((h << 4) & 0x10u) | ((h << 11) & 0x1000u) | ((h << 18) & 0x100000u) | ((h << 25) & 0x10000000u);
+}
+
+struct Q4_0 {
+    static constexpr int QK = 32, BYTES = 18;  // d f16 @0 | qs[16] @2
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const u8* qs = blk + 2 + 8 * (g & 1);  // qs[8(g%2) .. +8): low nibbles for g < 2, high after
+        const int shift = (g >> 1) * 4;
+        ql_bytes_to_f32x4((load_u32_a2(qs) >> shift) & 0x0F0F0F0Fu, 8.0f, out);
+        ql_bytes_to_f32x4((load_u32_a2(qs + 4) >> shift) & 0x0F0F0F0Fu, 8.0f, out + 4);
+        const float d = f16_to_f32(load_u16(blk));
+        for (int e = 0; e < 8; ++e) out[e] *= d;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
+        int sumi = 0;
+        for (int i = 0; i < 4; ++i) {
+            const u32 v = load_u32_a2(blk + 2 + 4 * i);  // qs[4i..4i+4): elements 4i.. and 16+4i..
+            sumi = dp4a((int)(v & 0x0F0F0F0Fu), q[i], sumi);
+            sumi = dp4a((int)((v >> 4) & 0x0F0F0F0Fu), q[i + 4], sumi);
+        }
+        return f16_to_f32(load_u16(blk)) * (d * (float)sumi - 8.0f * s);
+    }
+};
+
+struct Q4_1 {
+    static constexpr int QK = 32, BYTES = 20;  // d f16 @0 | m f16 @2 | qs[16] @4
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const u8* qs = blk + 4 + 8 * (g & 1);  // qs[8(g%2) .. +8)
+        const int shift = (g >> 1) * 4;
+        ql_bytes_to_f32x4((load_u32_a4(qs) >> shift) & 0x0F0F0F0Fu, 0.0f, out);
+        ql_bytes_to_f32x4((load_u32_a4(qs + 4) >> shift) & 0x0F0F0F0Fu, 0.0f, out + 4);
+        const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
+        for (int e = 0; e < 8; ++e) out[e] = d * out[e] + m;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
+        int sumi = 0;
+        for (int i = 0; i < 4; ++i) {
+            const u32 v = load_u32_a4(blk + 4 + 4 * i);  // qs[4i..4i+4)
+            sumi = dp4a((int)(v & 0x0F0F0F0Fu), q[i], sumi);
+            sumi = dp4a((int)((v >> 4) & 0x0F0F0F0Fu), q[i + 4], sumi);
+        }
+        return f16_to_f32(load_u16(blk)) * d * (float)sumi + f16_to_f32(load_u16(blk + 2)) * s;
+    }
+};
+
+struct Q5_0 {
+    static constexpr int QK = 32, BYTES = 22;  // d f16 @0 | qh u32 @2 | qs[16] @6
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const u32 qh = load_u32_a2(blk + 2);
+        const u8* qs = blk + 6 + 8 * (g & 1);  // qs[8(g%2) .. +8)
+        const int shift = (g >> 1) * 4;
+        ql_bytes_to_f32x4(((load_u32_a2(qs) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g), 16.0f, out);
+        ql_bytes_to_f32x4(((load_u32_a2(qs + 4) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g + 4), 16.0f, out + 4);
+        const float d = f16_to_f32(load_u16(blk));
+        for (int e = 0; e < 8; ++e) out[e] *= d;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
+        const u32 qh = load_u32_a2(blk + 2);
+        int sumi = 0;
+        for (int i = 0; i < 4; ++i) {
+            const u32 v = load_u32_a2(blk + 6 + 4 * i);  // qs[4i..4i+4)
+            sumi = dp4a((int)((v & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 4 * i)), q[i], sumi);
+            sumi = dp4a((int)(((v >> 4) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 16 + 4 * i)), q[i + 4], sumi);
+        }
+        return f16_to_f32(load_u16(blk)) * (d * (float)sumi - 16.0f * s);
+    }
+};
+
+struct Q5_1 {
+    static constexpr int QK = 32, BYTES = 24;  // d f16 @0 | m f16 @2 | qh u32 @4 | qs[16] @8
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const u32 qh = load_u32_a4(blk + 4);
+        const u8* qs = blk + 8 + 8 * (g & 1);  // qs[8(g%2) .. +8)
+        const int shift = (g >> 1) * 4;
+        ql_bytes_to_f32x4(((load_u32_a4(qs) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g), 0.0f, out);
+        ql_bytes_to_f32x4(((load_u32_a4(qs + 4) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g + 4), 0.0f, out + 4);
+        const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
+        for (int e = 0; e < 8; ++e) out[e] = d * out[e] + m;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
+        const u32 qh = load_u32_a4(blk + 4);
+        int sumi = 0;
+        for (int i = 0; i < 4; ++i) {
+            const u32 v = load_u32_a4(blk + 8 + 4 * i);  // qs[4i..4i+4)
+            sumi = dp4a((int)((v & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 4 * i)), q[i], sumi);
+            sumi = dp4a((int)(((v >> 4) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 16 + 4 * i)), q[i + 4], sumi);
+        }
+        return f16_to_f32(load_u16(blk)) * d * (float)sumi + f16_to_f32(load_u16(blk + 2)) * s;
+    }
+};
+
+struct Q8_0 {
+    static constexpr int QK = 32, BYTES = 34;  // d f16 @0 | qs int8[32] @2
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const u8* qs = blk + 2 + 8 * g;  // int8 elements 8g..8g+8; ^0x80 makes them unsigned (+128)
+        ql_bytes_to_f32x4(load_u32_a2(qs) ^ 0x80808080u, 128.0f, out);
+        ql_bytes_to_f32x4(load_u32_a2(qs + 4) ^ 0x80808080u, 128.0f, out + 4);
+        const float d = f16_to_f32(load_u16(blk));
+        for (int e = 0; e < 8; ++e) out[e] *= d;
+    }
+    static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float) {
+        int sumi = 0;
+        for (int i = 0; i < 8; ++i) sumi = dp4a((int)load_u32_a2(blk + 2 + 4 * i), q[i], sumi);  // qs[4i..4i+4)
+        return f16_to_f32(load_u16(blk)) * d * (float)sumi;
+    }
+};

@@ -1,0 +1,60 @@
+"""Every kernel module compiles through NVRTC without a GPU (no driver needed), for every
+supported arch and both dp4a variants; the disk cache is hit when nothing changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.kernels import build
+from engine.kernels.build import SUPPORTED_ARCHS, CompileTarget, cached_cubin, precompile
+from engine.kernels.sources import ModuleSpec, kernel_name, module_source, module_specs
+
+
+def _nvrtc_or_skip():
+    try:
+        return build.nvrtc_version()
+    except Exception as exc:  # no NVRTC library at all
+        pytest.skip(f"NVRTC not available: {exc}")
+
+
+def test_every_family_compiles_one_column(tmp_path):
+    """Fast smoke: all type headers and kernel templates (1 column), native and software dp4a, sm_61."""
+    _nvrtc_or_skip()
+    results = precompile(module_specs(columns=(1,)), CompileTarget(61), tmp_path, workers=2)
+    assert results and all(compiled for _, compiled in results)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", SUPPORTED_ARCHS)
+def test_every_module_compiles_for_arch(arch, tmp_path):
+    """Full matrix: every instantiation, native and software dp4a, for this arch."""
+    _nvrtc_or_skip()
+    results = precompile(module_specs(), CompileTarget(arch), tmp_path, workers=2)
+    assert len(results) == len(module_specs()) and all(compiled for _, compiled in results)
+
+
+def test_cache_hit_and_key_changes(tmp_path):
+    _nvrtc_or_skip()
+    spec = ModuleSpec("legacy", "mmvq", columns=(1,))
+    path, compiled = cached_cubin(spec, CompileTarget(61), tmp_path)
+    assert compiled and path.stat().st_size > 0
+    again, compiled_again = cached_cubin(spec, CompileTarget(61), tmp_path)
+    assert again == path and not compiled_again
+    soft, compiled_soft = cached_cubin(spec, CompileTarget(61, soft_dp4a=True), tmp_path)
+    assert compiled_soft and soft != path
+    other_arch, _ = cached_cubin(spec, CompileTarget(75), tmp_path)
+    assert other_arch not in (path, soft)
+
+
+def test_wrappers_are_generated_from_the_table():
+    source = module_source(ModuleSpec("k", "mmvq"))
+    for n in range(1, 9):
+        assert kernel_name("mmvq", "Q6_K", n) in source
+    assert "static_assert(Q4_K::QK == 256 && Q4_K::BYTES == 144" in source
+    assert kernel_name("f16", "Q4_0") in module_source(ModuleSpec("legacy", "dmmv"))
+
+
+def test_soft_dp4a_define_only_for_mmvq():
+    mmvq = build.compile_options(ModuleSpec("legacy", "mmvq", soft_dp4a=True), CompileTarget(90))
+    dmmv = build.compile_options(ModuleSpec("legacy", "dmmv"), CompileTarget(90, soft_dp4a=True))
+    assert "-DQL_SOFT_DP4A" in mmvq and "-DQL_SOFT_DP4A" not in dmmv and "-arch=sm_90" in dmmv
