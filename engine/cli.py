@@ -15,7 +15,7 @@ import sys
 from engine import __version__
 from engine.diagnostics import DiagnosticError
 
-COMMANDS = ("inspect", "synth", "plan", "generate", "logits", "perplexity", "serve")
+COMMANDS = ("inspect", "synth", "plan", "generate", "logits", "perplexity", "serve", "kernels")
 
 
 def build_parser() -> argparse.ArgumentParser:

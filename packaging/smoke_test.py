@@ -1,6 +1,7 @@
 """Smoke test of a built bundle (run by `make bundle` and CI).
 
 1. `quantlaunch --self-test` offscreen: imports, versions, demo model, NVRTC.
+   `quantlaunch engine kernels`: the bundled NVRTC compiles kernel modules (and runs one on a GPU).
 2. The bundle's own engine writes a tiny synthetic model, then serves it on the CPU backend
    until GET /health answers 200; SIGTERM stops it with a `stopped` event.
 3. The .desktop launcher passes desktop-file-validate (where that tool exists).
@@ -35,6 +36,13 @@ def self_test(env: dict) -> bool:
     proc = subprocess.run([str(EXE), "--self-test"], env=env, capture_output=True, text=True, timeout=300)
     print(proc.stdout.strip())
     return check("self-test", proc.returncode == 0, proc.stderr.strip()[-500:])
+
+
+def kernels_compile(env: dict) -> bool:
+    """The bundled NVRTC compiles our kernel sources (no GPU needed); on a GPU it also runs one."""
+    proc = subprocess.run([str(EXE), "engine", "kernels"], env=env, capture_output=True, text=True, timeout=600)
+    print(proc.stdout.strip())
+    return check("bundled NVRTC compiles the kernels", proc.returncode == 0, proc.stderr.strip()[-800:])
 
 
 def free_port() -> int:
@@ -104,7 +112,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
         env["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
-        results = [self_test(env), engine_serves(env, Path(tmp)), desktop_file_valid()]
+        results = [self_test(env), kernels_compile(env), engine_serves(env, Path(tmp)), desktop_file_valid()]
     size_mb = sum(f.stat().st_size for f in EXE.parent.rglob("*") if f.is_file()) / 2**20
     print(f"bundle size: {size_mb:.0f} MiB")
     return 0 if all(results) else 1
