@@ -61,6 +61,9 @@ def _device_kernels(pairs: list[str], inventory: Inventory) -> tuple[tuple[str, 
     return tuple(kernels)
 
 
+device_kernels_from_pairs = _device_kernels  # public name for `serve` (same --kernel syntax)
+
+
 def settings_from_args(args: argparse.Namespace, inventory: Inventory) -> LaunchSettings:
     return LaunchSettings(
         selected=_refs(args.devices) if args.devices else None,
