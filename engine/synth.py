@@ -109,7 +109,7 @@ def write_synthetic_model(path: str | Path, spec: SynthSpec, rng_seed: int = 0) 
     vocab = build_vocab(spec.tokenizer, spec.vocab_size, with_chat=spec.chat_template is not None)
     writer = gguf.GGUFWriter(str(out), spec.architecture)
     _add_model_keys(writer, spec)
-    _add_vocab_keys(writer, vocab, spec.chat_template)
+    add_vocab_keys(writer, vocab, spec.chat_template)
     planned = plan_tensors(spec)
     for tensor in planned:
         writer.add_tensor_info(tensor.name, _byte_shape(tensor), np.dtype(np.uint8), tensor.n_bytes,
@@ -151,9 +151,11 @@ def _add_model_keys(writer: gguf.GGUFWriter, spec: SynthSpec) -> None:
         writer.add_file_type(file_type)
 
 
-def _add_vocab_keys(writer: gguf.GGUFWriter, vocab: SynthVocab, chat_template: str | None) -> None:
-    writer.add_tokenizer_model(vocab.model)
-    writer.add_tokenizer_pre(vocab.pre)
+def add_vocab_keys(writer: gguf.GGUFWriter, vocab: SynthVocab, chat_template: str | None, *,
+                   model: str | None = None, pre: str | None = None) -> None:
+    """Write the tokenizer.* keys of ``vocab`` (``model``/``pre`` override the vocabulary's names)."""
+    writer.add_tokenizer_model(model or vocab.model)
+    writer.add_tokenizer_pre(pre if pre is not None else vocab.pre)
     writer.add_token_list(list(vocab.tokens))
     writer.add_token_types(list(vocab.token_types))
     if vocab.scores:
@@ -169,4 +171,4 @@ def _add_vocab_keys(writer: gguf.GGUFWriter, vocab: SynthVocab, chat_template: s
         writer.add_chat_template(chat_template)
 
 
-__all__ = ["SynthSpec", "plan_tensors", "synth_tensors", "write_synthetic_model"]
+__all__ = ["SynthSpec", "add_vocab_keys", "plan_tensors", "synth_tensors", "write_synthetic_model"]

@@ -8,28 +8,16 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFWriter
 
+from engine.synth import add_vocab_keys
+
 
 def write_vocab_gguf(path: Path, vocab, *, pre: str | None = None, model: str | None = None,
                      chat_template: str | None = None, add_space_prefix: bool | None = None) -> Path:
     """A GGUF file with the tokenizer.* keys of ``vocab`` (an engine.synth_vocab.SynthVocab)."""
     writer = GGUFWriter(str(path), "llama")
-    writer.add_tokenizer_model(model or vocab.model)
-    writer.add_tokenizer_pre(pre if pre is not None else vocab.pre)
-    writer.add_token_list(list(vocab.tokens))
-    writer.add_token_types(list(vocab.token_types))
-    if vocab.scores:
-        writer.add_token_scores(list(vocab.scores))
-    if vocab.merges:
-        writer.add_token_merges(list(vocab.merges))
-    writer.add_bos_token_id(vocab.bos_id)
-    writer.add_eos_token_id(vocab.eos_id)
-    if vocab.unk_id is not None:
-        writer.add_unk_token_id(vocab.unk_id)
-    writer.add_add_bos_token(vocab.add_bos)
     if add_space_prefix is not None:
         writer.add_add_space_prefix(add_space_prefix)
-    if chat_template is not None:
-        writer.add_chat_template(chat_template)
+    add_vocab_keys(writer, vocab, chat_template, model=model, pre=pre)
     writer.add_tensor("dummy", np.zeros(4, dtype=np.float32))  # (4,) a GGUF with no tensors is fine too
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
