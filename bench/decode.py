@@ -5,8 +5,10 @@ engine.quant.blocks, one layer's bytes reused for every layer so an 8B file writ
 seconds) in several types, plus the demo model. Checks before it times: decode logits of
 the first generated tokens must match a batched forward of the same tokens.
 
-    python bench/decode.py --models 1B,8B,demo --types Q4_0,Q4_K,Q8_0,IQ4_XS,IQ2_XXS --out bench/results
-Files go to --tmp (default /tmp) and are deleted after each run; never commit them.
+    python bench/decode.py                      # the default matrix (DEFAULT_RUNS), ~2-3 min on an H100
+    python bench/decode.py --runs 1B:Q4_0,8B:Q4_K,demo:Q4_1 --out bench/results
+Kernel modules for every run's types are compiled first, in parallel. Files go to --tmp
+(default /dev/shm where it exists, else /tmp) and are deleted after each run; never commit them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +37,7 @@ SHAPES = {
     "8B": dict(n_layers=32, n_embd=4096, n_head=32, n_head_kv=8, n_ff=14336, vocab_size=32000),
 }
 PP, TG = 512, 128
+DEFAULT_RUNS = "1B:Q4_K,8B:Q4_0,8B:Q4_K,8B:Q8_0,8B:IQ4_XS,8B:IQ2_XXS"
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ def profile_ops(path: Path, steps: int = 20) -> None:
             return out
         return wrapper
 
-    for name in ("rms_norm", "linear", "rope", "attend", "swiglu", "add_"):
+    for name in ("rms_norm", "add_rms_norm", "linear", "rope", "attend", "attend_qkv", "swiglu", "add_"):
         setattr(ops, name, timed(name, getattr(ops, name)))
     model.segments[0].use_graphs = False
     for pos in range(steps):
@@ -163,51 +168,88 @@ def bench_one(label: str, type_name: str, path: Path, kernel: str, card: str) ->
     model = load_model(path, BackendSpec.single_gpu(int(n_layers), kernel), n_ctx=1024)
     try:
         pp, tg, check = check_then_time(model, np.random.default_rng(1))
-        note = graph_only_tps(model)
+        ops = model.segments[0].ops
+        note = f"{graph_only_tps(model)}, fused q8_1: {ops.fused_q8_note}, split-KV: {ops.split_kv_note}"
     finally:
         model.close()
     print(f"| {label} | {type_name} | cuda | {kernel} | {pp:9.1f} | {tg:7.1f} | check {check:.2e}, {note} |", flush=True)
     return Record(label, type_name, "cuda", kernel, round(pp, 1), round(tg, 1), card)
 
 
+def _default_tmp() -> str:
+    """/dev/shm when it can hold an 8B Q8_0 file (RAM-backed: fast writes and loads), else /tmp."""
+    try:
+        if os.access("/dev/shm", os.W_OK) and shutil.disk_usage("/dev/shm").free > 16 * 2**30:
+            return "/dev/shm"
+    except OSError:
+        pass
+    return "/tmp"
+
+
+def parse_runs(text: str) -> list[tuple[str, str]]:
+    """"1B:Q4_K,8B:Q4_0" -> [("1B", "Q4_K"), ("8B", "Q4_0")]."""
+    runs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        label, _, type_name = item.partition(":")
+        if label != "demo" and (label not in SHAPES or not type_name):
+            raise SystemExit(f"bad run {item!r}: expected MODEL:TYPE with MODEL in {', '.join(SHAPES)} or demo")
+        runs.append((label, type_name or "Q4_1"))
+    return runs
+
+
+def precompile_kernels(runs: list[tuple[str, str]], kernel: str) -> None:
+    """Fill the kernel disk cache for every type the runs use (all modules in parallel)."""
+    from engine.kernels.api import KernelSet
+
+    types = sorted({t.type_name for label, type_name in runs if label in SHAPES
+                    for t in plan_tensors(SynthSpec(**SHAPES[label], weight_type=type_name))})
+    start = time.perf_counter()
+    KernelSet.for_device(0, soft_dp4a=(kernel == "mmvq-soft")).precompile(types, workers=os.cpu_count())
+    print(f"kernels for {', '.join(types)} ready in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def run_one(label: str, type_name: str, args: argparse.Namespace, card: str) -> Record | None:
+    if label == "demo":
+        from engine.demo import demo_model_path
+
+        path = demo_model_path()
+        if path is None:
+            print("| demo | - | - | - | - | - | demo model package not installed |")
+            return None
+        return bench_one("demo", "Q4_1", path, args.kernel, card)
+    path = Path(args.tmp) / f"bench-{label}-{type_name}.gguf"
+    try:
+        write_fast_model(path, SynthSpec(**SHAPES[label], weight_type=type_name))
+        return bench_one(label, type_name, path, args.kernel, card)
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="1B,8B,demo")
-    parser.add_argument("--types", default="Q4_0,Q4_K,Q8_0,IQ4_XS,IQ2_XXS")
+    parser.add_argument("--runs", default=DEFAULT_RUNS, help="MODEL:TYPE,... (MODEL: 1B, 8B or demo)")
     parser.add_argument("--kernel", default="mmvq", choices=("mmvq", "dmmv", "mmvq-soft"))
-    parser.add_argument("--tmp", default="/tmp")
+    parser.add_argument("--tmp", default=_default_tmp())
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--profile", action="store_true", help="per-op GPU time of a 1B Q4_K decode step")
     args = parser.parse_args(argv)
-    card = card_name()
+    runs, card, started = parse_runs(args.runs), card_name(), time.perf_counter()
+    precompile_kernels(runs, args.kernel)
     if args.profile:
         path = write_fast_model(Path(args.tmp) / "bench-profile.gguf", SynthSpec(**SHAPES["1B"], weight_type="Q4_K"))
         profile_ops(path)
         path.unlink()
     records: list[Record] = []
     print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | check |\n|---|---|---|---|---|---|---|")
-    for label in args.models.split(","):
-        if label == "demo":
-            from engine.demo import demo_model_path
-
-            path = demo_model_path()
-            if path is None:
-                print("| demo | - | - | - | - | - | demo model package not installed |")
-            else:
-                records.append(bench_one("demo", "Q4_1", path, args.kernel, card))
-            continue
-        for type_name in args.types.split(","):
-            path = Path(args.tmp) / f"bench-{label}-{type_name}.gguf"
-            write_fast_model(path, SynthSpec(**SHAPES[label], weight_type=type_name))
-            try:
-                records.append(bench_one(label, type_name, path, args.kernel, card))
-            finally:
-                path.unlink(missing_ok=True)
+    for label, type_name in runs:
+        record = run_one(label, type_name, args, card)
+        if record is not None:
+            records.append(record)
     slug = card.replace(" ", "-").replace("/", "-")
     out = Path(args.out) / f"decode-{slug}-{dt.date.today().isoformat()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps([r.__dict__ for r in records], indent=1))
-    print(f"wrote {out}")
+    print(f"wrote {out} ({time.perf_counter() - started:.0f} s in all)")
     return 0
 
 

@@ -4,6 +4,12 @@ engine.kernels (path per device from the BackendSpec), small layer ops from cuda
 Up to 8 tokens a step use the mat-vec kernels; more dequantize to fp16 and use cuBLAS.
 Decode steps (one token) are captured into a CUDA graph after a warm-up step; the
 position lives in a device buffer, so the graph is reused for every token.
+
+Fewer launches per layer (decode speed): residual add + RMSNorm is one kernel, rope + KV
+store one, and on the mmvq paths the norm, attention and SwiGLU kernels also write their
+output in q8_1 (an :class:`Activation`), which ``linear`` feeds straight to
+``KernelSet.matvec_quantized`` (no separate quantize launch). The fused q8_1 layout is
+checked against ``KernelSet.quantize_q8_1`` once per device; on a mismatch it is not used.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 import cupy
 import numpy as np
 
+from engine.backends.cuda_q8 import AGREES, q8_agreement
 from engine.backends.ops import RawTensor
 from engine.backends.spec import DeviceAssignment
 from engine.diagnostics import DiagnosticError, Remedy, error
@@ -23,10 +30,13 @@ from engine.kernels.api import KernelSet, upload_weight
 from engine.model.config import LlamaConfig, RopeParams
 from engine.model.forward import Segment
 from engine.quant.dequant import dequantize
+from engine.quant.table import by_name
 
 MATVEC_MAX_COLS = 8
 MAX_HEAD_DIM = 256  # ql_attention keeps one head in shared memory
-THREADS = 256
+THREADS = 256  # also ql_attention's required block size (its shared partial sums)
+NORM_THREADS = 1024  # one block per row of ql_add_rms_norm
+MAX_KV_SPLITS = 8  # split-KV decode attention: at most this many blocks per head
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,16 @@ class Positions:
     buffer: Any  # cupy int32 (1,): position of token 0 of the step
     start: int  # host copy, for shapes only (never read by a captured graph)
     count: int
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A layer op's output bound for ``linear``: the float rows, plus the same rows in q8_1
+    when the op could write them (mmvq paths, at most MATVEC_MAX_COLS rows, width % 32 == 0)."""
+
+    x: Any  # cupy (T, n) float32, C-contiguous
+    xq: Any = None  # cupy (T, n/32, 32) int8: quantized values per 32-chunk
+    xds: Any = None  # cupy (T, n/32, 2) float32: (d, d * sum(q)) per chunk
 
 
 @dataclass(frozen=True)
@@ -66,10 +86,18 @@ class CudaOps:
             self.kernels = KernelSet.for_device(device_id, soft_dp4a=(path == "mmvq-soft"))
             self.stream = cupy.cuda.Stream(non_blocking=True)
             module = _load_layer_module()
-            self.k_norm, self.k_rope = module.get_function("ql_rms_norm"), module.get_function("ql_rope")
+            self.k_norm, self.k_rope = module.get_function("ql_add_rms_norm"), module.get_function("ql_rope")
             self.k_store, self.k_attn = module.get_function("ql_kv_store"), module.get_function("ql_attention")
-            self.k_swiglu = module.get_function("ql_swiglu")
+            self.k_swiglu, self.k_rope_kv = module.get_function("ql_swiglu"), module.get_function("ql_rope_kv_store")
+            self.k_attn_split = module.get_function("ql_attention_split")
+            self.k_attn_merge = module.get_function("ql_attention_merge")
+            self.n_sm = int(cupy.cuda.runtime.getDeviceProperties(device_id)["multiProcessorCount"])
             self.pos_buffer = cupy.zeros((1,), cupy.int32)
+            self._no_q8 = (cupy.zeros((32,), cupy.int8), cupy.zeros((2,), cupy.float32))  # never read: want_q 0
+        self.fused_q8: bool | None = None  # None until checked on the first quantized weight
+        self.fused_q8_note = "not checked yet"
+        self.split_kv, self.split_kv_note = False, "not checked yet"
+        self._check_split_attention()
 
     # -- data in and out ---------------------------------------------------------------
     def upload(self, host: np.ndarray) -> Any:
@@ -92,7 +120,48 @@ class CudaOps:
             if type_name not in self._warm_types:
                 self.kernels.warm_up((type_name,))  # compile before first use (never inside a capture)
                 self._warm_types.add(type_name)
+            if self.fused_q8 is None and self.matvec_path != "dmmv" and not by_name(type_name).is_float:
+                self._check_fused_q8(type_name)
             return upload_weight(type_name, raw, (rows, row_len), name=tensors[0].name)
+
+    def _check_fused_q8(self, type_name: str) -> None:
+        """Compare the q8_1 written by ql_add_rms_norm with KernelSet.quantize_q8_1 (the
+        mat-vec kernels' own format) once; use the fused form only if they agree."""
+        rows = np.random.default_rng(7).standard_normal((2, 256)).astype(np.float32)  # (2, 256)
+        rows[1, :32] = 0.0  # one all-zero chunk (d = 0)
+        self.fused_q8 = True  # let _norm write q8_1 for the check
+        try:
+            act = self._norm(self.upload(rows), None, self.upload(np.ones(256, np.float32)), 1e-5)
+            ref_q, ref_ds = self.kernels.quantize_q8_1(act.x, type_name)
+            self.fused_q8_note = q8_agreement((self.download(act.xq), self.download(act.xds)),
+                                               (self.download(ref_q), self.download(ref_ds)))
+        except Exception as exc:  # an API change in engine.kernels: fall back, never fail the load
+            self.fused_q8_note = f"check failed: {type(exc).__name__}: {exc}"
+        self.fused_q8 = self.fused_q8_note == AGREES
+
+    def _check_split_attention(self) -> None:
+        """Compare the split-KV decode attention with the one-kernel attention once, on random
+        data (a few lengths, empty splits included); use it for decode only if they agree."""
+        rng = np.random.default_rng(11)
+        n_head, n_head_kv, head_dim, n_ctx = 4, 2, 64, 48
+        try:
+            cache = CudaCache(*(self.upload(rng.standard_normal((1, n_ctx, n_head_kv, head_dim))) for _ in "kv"))
+            q = self.upload(rng.standard_normal((1, n_head * head_dim)))  # (1, n_head * head_dim)
+            with self.device, self.stream:
+                buffer, worst = cupy.zeros((1,), cupy.int32), 0.0
+                for start in (0, 13, n_ctx - 1):
+                    buffer.set(np.array([start], np.int32), stream=self.stream)
+                    pos = Positions(buffer, start, 1)
+                    one = self.download(self._attention(q, cache, 0, pos, split=False).x)  # (1, n_head * head_dim)
+                    split = self.download(self._attention(q, cache, 0, pos, split=True).x)
+                    worst = max(worst, float(np.abs(split - one).max() / (1e-6 + np.abs(one).max())))
+            self.split_kv_note = "agrees" if worst <= 1e-4 else f"differs by {worst:.1e} of the largest output"
+        except Exception as exc:  # a launch failure: stay on the one-kernel attention
+            self.split_kv_note = f"check failed: {type(exc).__name__}: {exc}"
+        self.split_kv = self.split_kv_note == "agrees"
+
+    def _n_splits(self, n_head: int) -> int:
+        return max(1, min(MAX_KV_SPLITS, (2 * self.n_sm) // n_head))  # about two blocks per SM
 
     def new_cache(self, cfg: LlamaConfig, n_layers: int, n_ctx: int) -> CudaCache:
         shape = (n_layers, n_ctx, cfg.n_head_kv, cfg.head_dim)
@@ -105,18 +174,45 @@ class CudaOps:
         return Positions(self.pos_buffer, start_pos, n_tokens)
 
     # -- ops (called inside `with device, stream`) -----------------------------------
-    def rms_norm(self, x: Any, weight: Any, eps: float) -> Any:
-        x = cupy.ascontiguousarray(x)
+    def _wants_q8(self, n_tokens: int, width: int) -> bool:
+        return bool(self.fused_q8) and n_tokens <= MATVEC_MAX_COLS and width % 32 == 0
+
+    def _q8_buffers(self, n_tokens: int, width: int, want_q: bool) -> tuple[Any, Any]:
+        if not want_q:
+            return self._no_q8
+        xq = cupy.empty((n_tokens, width // 32, 32), cupy.int8)  # (T, chunks, 32)
+        return xq, cupy.empty((n_tokens, width // 32, 2), cupy.float32)  # (T, chunks, (d, s))
+
+    def _norm(self, x: Any, residual: Any, weight: Any, eps: float) -> Activation:
+        """x += residual (in place, if given); then RMSNorm of x, in q8_1 too when useful."""
+        n_tokens, width = x.shape
+        want_q = self._wants_q8(n_tokens, width)
+        xq, xds = self._q8_buffers(n_tokens, width, want_q)
         out = cupy.empty_like(x)  # (T, n)
-        self.k_norm((x.shape[0],), (THREADS,), (x, weight, out, np.int32(x.shape[1]), np.float32(eps)))
-        return out
+        y = x if residual is None else cupy.ascontiguousarray(residual)  # x: never read when has_y is 0
+        self.k_norm((n_tokens,), (NORM_THREADS,), (x, y, weight, out, xq, xds, np.int32(width), np.float32(eps),
+                                                   np.int32(residual is not None), np.int32(want_q)))
+        return Activation(out, xq, xds) if want_q else Activation(out)
+
+    def rms_norm(self, x: Any, weight: Any, eps: float) -> Activation:
+        return self._norm(cupy.ascontiguousarray(x), None, weight, eps)
+
+    def add_rms_norm(self, x: Any, residual: Any, weight: Any, eps: float) -> Activation:
+        """x += residual in place (x C-contiguous), then rms_norm(x): one launch."""
+        if not x.flags.c_contiguous:
+            self.add_(x, residual)
+            return self.rms_norm(x, weight, eps)
+        return self._norm(x, residual, weight, eps)
 
     def linear(self, x: Any, weight: Any) -> Any:
-        x = cupy.ascontiguousarray(x)  # (T, row_len)
-        if x.shape[0] <= MATVEC_MAX_COLS:
-            return self.kernels.matvec(weight, x, path=self.matvec_path)  # (T, rows)
-        w16 = self.kernels.dequantize_f16(weight)  # (rows, row_len) f16
-        return cupy.matmul(x.astype(cupy.float16), w16.T).astype(cupy.float32)  # (T, rows)
+        act = x if isinstance(x, Activation) else Activation(cupy.ascontiguousarray(x))
+        rows = act.x  # (T, row_len)
+        if rows.shape[0] > MATVEC_MAX_COLS:
+            w16 = self.kernels.dequantize_f16(weight)  # (rows, row_len) f16
+            return cupy.matmul(rows.astype(cupy.float16), w16.T).astype(cupy.float32)  # (T, rows)
+        if act.xq is not None and _takes_q8(weight, act.xq):
+            return self.kernels.matvec_quantized(weight, act.xq, act.xds, None)  # (T, rows)
+        return self.kernels.matvec(weight, rows, path=self.matvec_path)  # (T, rows)
 
     def rope(self, x: Any, n_heads: int, head_dim: int, pos: Positions, rope: RopeParams) -> Any:
         n = x.shape[0] * n_heads * (rope.dim // 2)
@@ -128,29 +224,71 @@ class CudaOps:
 
     def attend(self, q: Any, k: Any, v: Any, cache: CudaCache, layer: int, pos: Positions) -> Any:
         n_tokens, kv_width = k.shape
-        _, n_ctx, _, head_dim = cache.k.shape
         if k.strides != v.strides:
             k, v = cupy.ascontiguousarray(k), cupy.ascontiguousarray(v)
         self.k_store(_blocks(n_tokens * kv_width), (THREADS,),
                      (k, v, np.int32(k.strides[0] // 4), cache.k[layer], cache.v[layer], pos.buffer,
                       np.int32(n_tokens), np.int32(kv_width)))
+        return self._attention(q, cache, layer, pos)
+
+    def _attention(self, q: Any, cache: CudaCache, layer: int, pos: Positions, split: bool | None = None) -> Activation:
+        """Attention of q (T, n_head * head_dim; row stride free) over cache rows 0..pos+t.
+        One-token steps use the split-KV kernels (when checked) unless ``split`` says otherwise."""
+        n_tokens = q.shape[0]
+        _, n_ctx, n_head_kv, head_dim = cache.k.shape
         n_head = q.shape[1] // head_dim
         score_stride = n_ctx if n_tokens == 1 else pos.start + n_tokens  # fixed for a captured step
         scores = cupy.empty((n_tokens, n_head, score_stride), cupy.float32)
         out = cupy.empty((n_tokens, n_head * head_dim), cupy.float32)
-        self.k_attn((n_head, n_tokens), (THREADS,),
-                    (q, np.int32(q.strides[0] // 4), cache.k[layer], cache.v[layer], out, scores,
-                     np.int32(score_stride), pos.buffer, np.int32(n_head // (kv_width // head_dim)),
-                     np.int32(head_dim), np.int32(kv_width), np.float32(1.0 / math.sqrt(head_dim))))
-        return out
+        want_q = self._wants_q8(n_tokens, n_head * head_dim) and head_dim % 32 == 0
+        xq, xds = self._q8_buffers(n_tokens, n_head * head_dim, want_q)
+        inputs = (q, np.int32(q.strides[0] // 4), cache.k[layer], cache.v[layer])
+        geometry = (pos.buffer, np.int32(n_head // n_head_kv), np.int32(head_dim), np.int32(n_head_kv * head_dim),
+                    np.float32(1.0 / math.sqrt(head_dim)))
+        if (self.split_kv and n_tokens == 1) if split is None else split:
+            n_split = self._n_splits(n_head)
+            part_o = cupy.empty((n_tokens, n_head, n_split, head_dim), cupy.float32)  # unnormalised partial outputs
+            part_ml = cupy.empty((n_tokens, n_head, n_split, 2), cupy.float32)  # (max score, sum of exp)
+            self.k_attn_split((n_head, n_tokens, n_split), (THREADS,),
+                              (*inputs, scores, np.int32(score_stride), *geometry, part_o, part_ml))
+            self.k_attn_merge((n_head, n_tokens), (THREADS,), (part_o, part_ml, out, np.int32(head_dim),
+                                                               np.int32(n_split), xq, xds, np.int32(want_q)))
+        else:
+            self.k_attn((n_head, n_tokens), (THREADS,),
+                        (*inputs, out, scores, np.int32(score_stride), *geometry, xq, xds, np.int32(want_q)))
+        return Activation(out, xq, xds) if want_q else Activation(out)
 
-    def swiglu(self, gate_up: Any, n_ff: int) -> Any:
+    def attend_qkv(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int, pos: Positions) -> Activation:
+        """Rope + KV store (one launch) and attention on the fused projection qkv
+        (T, q_width + 2 * kv_width): [q | k | v]."""
+        rope = cfg.rope
+        if qkv.strides[1] != 4 or cfg.head_dim % 2 or rope.dim % 2 or rope.dim > cfg.head_dim:
+            return self._attend_qkv_unfused(qkv, cfg, cache, layer, pos)
+        n_tokens = qkv.shape[0]
+        n = n_tokens * (cfg.n_head + 2 * cfg.n_head_kv) * (cfg.head_dim // 2)  # threads: (t, head, pair)
+        self.k_rope_kv(_blocks(n), (THREADS,),
+                       (qkv, np.int32(qkv.strides[0] // 4), cache.k[layer], cache.v[layer], pos.buffer,
+                        np.int32(n_tokens), np.int32(cfg.n_head), np.int32(cfg.n_head_kv), np.int32(cfg.head_dim),
+                        np.int32(rope.dim), np.int32(rope.neox), np.float32(math.log2(rope.base)),
+                        np.float32(1.0 / rope.scale)))
+        return self._attention(qkv[:, : cfg.q_width], cache, layer, pos)  # q: (T, q_width), rotated in place
+
+    def _attend_qkv_unfused(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int, pos: Positions) -> Any:
+        qk_width = cfg.q_width + cfg.kv_width
+        qk = self.rope(qkv[:, :qk_width], cfg.n_head + cfg.n_head_kv, cfg.head_dim, pos, cfg.rope)  # q, k heads
+        return self.attend(qk[:, : cfg.q_width], qk[:, cfg.q_width :], qkv[:, qk_width:], cache, layer, pos)
+
+    def swiglu(self, gate_up: Any, n_ff: int) -> Activation:
         if isinstance(gate_up, tuple):
             gate_up = cupy.concatenate(gate_up, axis=1)  # (T, 2 * n_ff): [gate | up]
         gate_up = cupy.ascontiguousarray(gate_up)
-        out = cupy.empty((gate_up.shape[0], n_ff), cupy.float32)
-        self.k_swiglu(_blocks(out.size), (THREADS,), (gate_up, out, np.int32(out.shape[0]), np.int32(n_ff)))
-        return out
+        n_tokens = gate_up.shape[0]
+        out = cupy.empty((n_tokens, n_ff), cupy.float32)
+        want_q = self._wants_q8(n_tokens, n_ff)
+        xq, xds = self._q8_buffers(n_tokens, n_ff, want_q)
+        self.k_swiglu(_blocks(out.size), (THREADS,),
+                      (gate_up, out, np.int32(n_tokens), np.int32(n_ff), xq, xds, np.int32(want_q)))
+        return Activation(out, xq, xds) if want_q else Activation(out)
 
     def add_(self, x: Any, y: Any) -> Any:
         x += y
@@ -162,6 +300,11 @@ class CudaOps:
         if other is not None and other is not self.stream:
             with self.device:
                 self.stream.wait_event(other.record())
+
+
+def _takes_q8(weight: Any, xq: Any) -> bool:
+    """A quantized weight whose rows are as long as the q8_1 activations."""
+    return not by_name(weight.type_name).is_float and weight.row_len == xq.shape[1] * 32
 
 
 def cuda_ops_for(assignment: DeviceAssignment) -> CudaOps:

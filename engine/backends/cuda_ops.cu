@@ -2,6 +2,9 @@
 // attention, SwiGLU). Mat-vecs live in engine/kernels. Positions come from a device
 // buffer (pos[0] = position of token 0 of the step) so a captured CUDA graph is reusable.
 // Activations are float32, row-major (T, width) with an explicit row stride.
+// Decode fusions: residual add + RMSNorm (+ q8_1), rope + KV store, attention (+ q8_1),
+// SwiGLU (+ q8_1). The q8_1 outputs have the layout of engine.kernels quantize_q8_1:
+// xq int8 (T, width/32, 32), xds float2 (T, width/32) = (d, d * sum(q)). Header-free (NVRTC).
 
 #define QL_BLOCK 256
 #define QL_NEG_INF __int_as_float(0xff800000)
@@ -29,15 +32,50 @@ __device__ float ql_block_reduce(float v, bool is_max) {
     return r;
 }
 
-// out[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * w ; grid (T), block QL_BLOCK.
-extern "C" __global__ void ql_rms_norm(const float* __restrict__ x, const float* __restrict__ w,
-                                       float* __restrict__ out, int n, float eps) {
-    const float* row = x + (size_t)blockIdx.x * n;  // (n,) row t
-    float* dst = out + (size_t)blockIdx.x * n;
+// Lanes 0..31 of the calling warp hold the 32 values of q8_1 chunk `chunk` (value of lane l
+// at position l). Same arithmetic as engine.kernels ql_quantize_q8_1: d = amax / 127,
+// q = round(v / d), xds[chunk] = (d, d * sum(q)). All 32 lanes must call it together.
+__device__ __forceinline__ void ql_store_q8_1(float v, long long chunk, int lane, signed char* __restrict__ xq,
+                                              float2* __restrict__ xds) {
+    float amax = fabsf(v);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    const float d = amax / 127.0f;
+    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+    int sum = q;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    xq[chunk * 32 + lane] = (signed char)q;  // xq (n_chunks, 32): value `lane` of the chunk
+    if (lane == 0) xds[chunk] = make_float2(d, d * (float)sum);
+}
+
+// Row t (grid (T), blockDim a multiple of 32, <= 1024): if has_y, x[t] += y[t] (in place);
+// out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w; if want_q (needs n % 32 == 0), out[t] also
+// as q8_1 into xq/xds. Thread i handles i, i + blockDim, ...: each warp step is one
+// 32-aligned chunk, so the warp quantizes it in registers.
+extern "C" __global__ void __launch_bounds__(1024)
+ql_add_rms_norm(float* __restrict__ x, const float* __restrict__ y, const float* __restrict__ w,
+                float* __restrict__ out, signed char* __restrict__ xq, float2* __restrict__ xds, int n, float eps,
+                int has_y, int want_q) {
+    float* row = x + (size_t)blockIdx.x * n;  // (n,) row t of x
+    const float* add = y + (size_t)blockIdx.x * n;  // (n,) row t of y (read only if has_y)
+    float* dst = out + (size_t)blockIdx.x * n;  // (n,) row t of out
     float sq = 0.0f;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) sq += row[i] * row[i];
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        float v = row[i];
+        if (has_y) {
+            v += add[i];
+            row[i] = v;  // read back below by this same thread only
+        }
+        sq += v * v;
+    }
     const float inv = rsqrtf(ql_block_reduce(sq, false) / n + eps);
-    for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = row[i] * inv * w[i];
+    const int lane = threadIdx.x & 31;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        const float o = row[i] * inv * w[i];
+        dst[i] = o;
+        if (want_q) ql_store_q8_1(o, ((long long)blockIdx.x * n + i) >> 5, lane, xq, xds);  // chunk of (t, i)
+    }
 }
 
 // In-place rotary embedding of x (T, n_heads * head_dim) with row stride `stride`.
@@ -73,15 +111,58 @@ extern "C" __global__ void ql_kv_store(const float* __restrict__ k, const float*
     cache_v[row + d] = v[(size_t)t * stride + d];
 }
 
-// Causal attention for token t and head h: grid (n_head, T), block QL_BLOCK (head_dim <= 256).
-// q (T, n_head*head_dim) with row stride q_stride; cache (n_ctx, kv_width); head h reads
-// kv head h / group. scores: scratch (T, n_head, score_stride). out (T, n_head*head_dim).
+// Decode-time fusion of rope and the KV store. qkv (T, (n_head + 2 n_head_kv) * head_dim),
+// row stride `stride`: [q heads | k heads | v heads]. q heads are rotated in place; k heads
+// rotated and v heads copied into cache rows pos[0] + t (cache_k/v (n_ctx, n_head_kv * head_dim)).
+// One thread per (t, head, pair p < head_dim / 2); pair p < rope_dim / 2 is the rotated pair
+// (2p, 2p+1) or (p, p + rope_dim/2) for neox, pairs beyond are the unrotated tail (2 values each).
+extern "C" __global__ void ql_rope_kv_store(float* __restrict__ qkv, int stride, float* __restrict__ cache_k,
+                                            float* __restrict__ cache_v, const int* __restrict__ pos,
+                                            int n_tokens, int n_head, int n_head_kv, int head_dim, int rope_dim,
+                                            int neox, float log2_base, float inv_scale) {
+    const int pairs = head_dim / 2, half = rope_dim / 2, n_all = n_head + 2 * n_head_kv;
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= n_tokens * n_all * pairs) return;
+    const int p = idx % pairs, head = (idx / pairs) % n_all, t = idx / (pairs * n_all);
+    float* v = qkv + (size_t)t * stride + head * head_dim;  // (head_dim,) one head of token t
+    const bool rotated = p < half;
+    const int a = rotated ? (neox ? p : 2 * p) : rope_dim + 2 * (p - half);
+    const int b = rotated ? (neox ? p + half : 2 * p + 1) : a + 1;
+    float x0 = v[a], x1 = v[b];
+    if (rotated && head < n_head + n_head_kv) {
+        const float ps = (float)(pos[0] + t) * inv_scale;
+        const float theta = ps * exp2f(-2.0f * p / rope_dim * log2_base);  // as ql_rope
+        float s, c;
+        sincosf(theta, &s, &c);
+        const float r0 = x0 * c - x1 * s, r1 = x0 * s + x1 * c;
+        x0 = r0;
+        x1 = r1;
+    }
+    if (head < n_head) {
+        v[a] = x0;
+        v[b] = x1;
+        return;
+    }
+    const bool is_k = head < n_head + n_head_kv;
+    const int kv_head = is_k ? head - n_head : head - n_head - n_head_kv;
+    const int kv_width = n_head_kv * head_dim;
+    float* dst = (is_k ? cache_k : cache_v) + (size_t)(pos[0] + t) * kv_width + kv_head * head_dim;  // (head_dim,)
+    dst[a] = x0;
+    dst[b] = x1;
+}
+
+// Causal attention for token t and head h: grid (n_head, T), block exactly QL_BLOCK threads
+// (head_dim <= 256). q (T, n_head*head_dim) with row stride q_stride; cache (n_ctx, kv_width);
+// head h reads kv head h / group. scores: scratch (T, n_head, score_stride). out (T,
+// n_head*head_dim) contiguous; if want_q (needs head_dim % 32 == 0) also as q8_1 into xq/xds.
 extern "C" __global__ void ql_attention(const float* __restrict__ q, int q_stride,
                                         const float* __restrict__ cache_k, const float* __restrict__ cache_v,
                                         float* __restrict__ out, float* __restrict__ scores, int score_stride,
                                         const int* __restrict__ pos, int group, int head_dim, int kv_width,
-                                        float scale) {
-    __shared__ float q_sh[256];
+                                        float scale, signed char* __restrict__ xq, float2* __restrict__ xds,
+                                        int want_q) {
+    __shared__ float q_sh[256];  // (head_dim,) scaled query
+    __shared__ float part[QL_BLOCK / 32][256];  // (n_warps, head_dim) per-warp partial outputs
     const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x;
     const int n_kv = pos[0] + t + 1;  // keys 0..pos of this token (causal)
     const int kv_off = (h / group) * head_dim;
@@ -107,22 +188,142 @@ extern "C" __global__ void ql_attention(const float* __restrict__ q, int q_strid
         sc[j] = e;
         total += e;
     }
-    total = ql_block_reduce(total, false);  // its internal __syncthreads orders the sc writes
-    __syncthreads();
+    total = ql_block_reduce(total, false);
+    __syncthreads();  // every sc[j] = e written above is visible to every warp below
     const float inv = 1.0f / total;
+    // Weighted sum of values: warp w takes keys w, w + n_warps, ...; lane owns dims lane + 32 i.
+    float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = warp; j < n_kv; j += n_warps) {
+        const float pj = sc[j];
+        const float* vr = cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            const int d = lane + 32 * i;
+            if (d < head_dim) acc[i] += pj * vr[d];
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        const int d = lane + 32 * i;
+        if (d < head_dim) part[warp][d] = acc[i];
+    }
+    __syncthreads();
     float* dst = out + (size_t)t * n_head * head_dim + h * head_dim;  // (head_dim,)
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int j = 0; j < n_kv; ++j) acc += sc[j] * cache_v[(size_t)j * kv_width + kv_off + d];
-        dst[d] = acc * inv;
+        float sum = 0.0f;
+        for (int w = 0; w < n_warps; ++w) sum += part[w][d];
+        const float o = sum * inv;
+        dst[d] = o;
+        if (want_q) ql_store_q8_1(o, (((long long)t * n_head + h) * head_dim + d) >> 5, lane, xq, xds);  // chunk of (t, h, d)
     }
 }
 
-// out (T, n_ff) = silu(gate) * up, gate = gu[t, :n_ff], up = gu[t, n_ff:] (gu row stride 2*n_ff).
-extern "C" __global__ void ql_swiglu(const float* __restrict__ gu, float* __restrict__ out, int n_tokens, int n_ff) {
-    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= n_tokens * n_ff) return;
-    const int t = idx / n_ff, i = idx % n_ff;
-    const float g = gu[(size_t)t * 2 * n_ff + i], u = gu[(size_t)t * 2 * n_ff + n_ff + i];
-    out[idx] = g / (1.0f + __expf(-g)) * u;
+// out (T, n_ff) = silu(gate) * up, gate = gu[t, :n_ff], up = gu[t, n_ff:] (gu row stride 2*n_ff);
+// if want_q (needs n_ff % 32 == 0, blockDim a multiple of 32), out also as q8_1 into xq/xds.
+extern "C" __global__ void ql_swiglu(const float* __restrict__ gu, float* __restrict__ out, int n_tokens, int n_ff,
+                                     signed char* __restrict__ xq, float2* __restrict__ xds, int want_q) {
+    const long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long long)n_tokens * n_ff) return;  // with want_q the total is a multiple of 32: whole warps leave
+    const long long t = idx / n_ff, i = idx % n_ff;
+    const float g = gu[t * 2 * n_ff + i], u = gu[t * 2 * n_ff + n_ff + i];  // gate[t, i], up[t, i]
+    const float o = g / (1.0f + __expf(-g)) * u;
+    out[idx] = o;  // out (T, n_ff) flat
+    if (want_q) ql_store_q8_1(o, idx >> 5, threadIdx.x & 31, xq, xds);  // flat chunk of (t, i)
+}
+
+// Split-KV (flash-decoding) attention, part 1: grid (n_head, T, n_split), block exactly QL_BLOCK.
+// Split s of token t takes keys [j0, j1) = [s * chunk, (s + 1) * chunk) clipped to n_kv, with
+// chunk = ceil(n_kv / n_split), and writes its max score m_s, l_s = sum exp(score - m_s) and the
+// unnormalised o_s = sum exp(score - m_s) * value: part_o (T, n_head, n_split, head_dim),
+// part_ml (T, n_head, n_split, 2). An empty split writes m = -inf, l = 0, o = 0. Split 0 is
+// never empty (n_kv >= 1). Arguments as ql_attention; scores rows are shared, ranges disjoint.
+extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q_stride,
+                                              const float* __restrict__ cache_k, const float* __restrict__ cache_v,
+                                              float* __restrict__ scores, int score_stride, const int* __restrict__ pos,
+                                              int group, int head_dim, int kv_width, float scale,
+                                              float* __restrict__ part_o, float* __restrict__ part_ml) {
+    __shared__ float q_sh[256];  // (head_dim,) scaled query
+    __shared__ float part[QL_BLOCK / 32][256];  // (n_warps, head_dim) per-warp partial outputs
+    const int h = blockIdx.x, t = blockIdx.y, s = blockIdx.z, n_head = gridDim.x, n_split = gridDim.z;
+    const int n_kv = pos[0] + t + 1;  // keys 0..pos of this token (causal)
+    const int chunk = (n_kv + n_split - 1) / n_split;
+    const int j0 = min(n_kv, s * chunk), j1 = min(n_kv, s * chunk + chunk);  // this split's keys
+    const int kv_off = (h / group) * head_dim;
+    const float* qv = q + (size_t)t * q_stride + h * head_dim;  // (head_dim,)
+    float* sc = scores + ((size_t)t * n_head + h) * score_stride;  // (n_kv,): this split uses [j0, j1)
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) q_sh[d] = qv[d] * scale;
+    __syncthreads();
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    for (int j = j0 + warp; j < j1; j += n_warps) {
+        const float* kr = cache_k + (size_t)j * kv_width + kv_off;  // (head_dim,) key j
+        float dot = 0.0f;
+        for (int d = lane; d < head_dim; d += 32) dot += q_sh[d] * kr[d];
+        dot = ql_warp_sum(dot);
+        if (lane == 0) sc[j] = dot;
+    }
+    __syncthreads();
+    float m = QL_NEG_INF;
+    for (int j = j0 + threadIdx.x; j < j1; j += blockDim.x) m = fmaxf(m, sc[j]);
+    m = ql_block_reduce(m, true);  // -inf for an empty split (then no exp below runs)
+    float total = 0.0f;
+    for (int j = j0 + threadIdx.x; j < j1; j += blockDim.x) {
+        const float e = __expf(sc[j] - m);
+        sc[j] = e;
+        total += e;
+    }
+    total = ql_block_reduce(total, false);
+    __syncthreads();  // every sc[j] = e written above is visible to every warp below
+    float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = j0 + warp; j < j1; j += n_warps) {
+        const float pj = sc[j];
+        const float* vr = cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            const int d = lane + 32 * i;
+            if (d < head_dim) acc[i] += pj * vr[d];
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        const int d = lane + 32 * i;
+        if (d < head_dim) part[warp][d] = acc[i];
+    }
+    __syncthreads();
+    const size_t slot = ((size_t)t * n_head + h) * n_split + s;  // (t, h, s)
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+        float sum = 0.0f;
+        for (int w = 0; w < n_warps; ++w) sum += part[w][d];
+        part_o[slot * head_dim + d] = sum;  // part_o[t, h, s, d]
+    }
+    if (threadIdx.x == 0) {
+        part_ml[slot * 2] = m;  // part_ml[t, h, s, 0]
+        part_ml[slot * 2 + 1] = total;  // part_ml[t, h, s, 1]
+    }
+}
+
+// Split-KV attention, part 2: grid (n_head, T), block QL_BLOCK (>= head_dim). With M = max_s m_s
+// and w_s = exp(m_s - M) (0 for an empty split): out[t, h, :] = sum_s w_s o_s / sum_s w_s l_s.
+// out (T, n_head * head_dim) contiguous; if want_q (head_dim % 32 == 0) also as q8_1.
+extern "C" __global__ void ql_attention_merge(const float* __restrict__ part_o, const float* __restrict__ part_ml,
+                                              float* __restrict__ out, int head_dim, int n_split,
+                                              signed char* __restrict__ xq, float2* __restrict__ xds, int want_q) {
+    const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x;
+    const size_t first = ((size_t)t * n_head + h) * n_split;  // slot of split 0 of (t, h)
+    const float* ml = part_ml + first * 2;  // (n_split, 2): (m_s, l_s)
+    float big = QL_NEG_INF;
+    for (int s = 0; s < n_split; ++s) big = fmaxf(big, ml[2 * s]);  // finite: split 0 has a key
+    float denom = 0.0f;
+    for (int s = 0; s < n_split; ++s) denom += ml[2 * s + 1] > 0.0f ? __expf(ml[2 * s] - big) * ml[2 * s + 1] : 0.0f;
+    const float inv = 1.0f / denom;
+    float* dst = out + ((size_t)t * n_head + h) * head_dim;  // (head_dim,)
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int s = 0; s < n_split; ++s) {
+            const float w = ml[2 * s + 1] > 0.0f ? __expf(ml[2 * s] - big) : 0.0f;
+            acc += w * part_o[(first + s) * head_dim + d];  // part_o[t, h, s, d]
+        }
+        const float o = acc * inv;
+        dst[d] = o;
+        if (want_q) ql_store_q8_1(o, (((long long)t * n_head + h) * head_dim + d) >> 5, threadIdx.x & 31, xq, xds);
+    }
 }

@@ -5,6 +5,12 @@ Arrays are backend arrays (NumPy on the CPU, CuPy on a GPU), always 2-D ``(T, wi
 float32 where T is the number of tokens in the step. Weights are handed to a backend as
 :class:`RawTensor` (quantized bytes straight from the file); the backend decides how to
 store them (dequantized float32 on the CPU, quantized on the GPU).
+
+The outputs of ``rms_norm``, ``attend`` and ``swiglu`` are only ever passed on to ``linear``,
+so a backend may return its own handle there (the CUDA backend returns the rows with their
+q8_1 form). Optional fused ops, used by engine/model/forward.py when a backend has them:
+``add_rms_norm(x, residual, weight, eps)`` (x += residual in place, then rms_norm) and
+``attend_qkv(qkv, cfg, cache, layer, pos)`` (rope + KV store + attention on [q | k | v]).
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """CUDA backend vs the CPU backend (itself checked against the float64 reference).
 
+Decode steps run the fused kernels of engine/backends/cuda_ops.cu (add + RMSNorm + q8_1,
+rope + KV store, split-KV attention + merge + q8_1, SwiGLU + q8_1, the q8_1 fed to
+KernelSet.matvec_quantized); multi-token steps the one-kernel attention. The fused ops one
+by one: test_cuda_fused_ops.py.
+
 Tolerances, per logit, as |cuda - cpu| <= ATOL + RTOL * max|cpu|:
   dmmv (float activations, float accumulate):             RTOL 2e-3
   mmvq / mmvq-soft (activations rounded to q8_1 per matvec): RTOL 5e-2

@@ -1,0 +1,116 @@
+"""The CUDA backend's fused decode ops, one by one, against the CPU backend and a NumPy
+q8_1 reference (GPU only): add + RMSNorm (+ q8_1), rope + KV store + attention (+ q8_1),
+SwiGLU (+ q8_1), and the once-per-device check that the fused q8_1 matches the kernels'."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from q8_reference import quantize_q8_1_reference
+
+import engine.model  # noqa: F401  (first: engine.backends.cpu imports engine.model.config)
+from engine.backends.cpu import CpuOps
+from engine.backends.cuda_q8 import AGREES, q8_agreement
+from engine.backends.ops import RawTensor
+from engine.model.config import LlamaConfig, RopeParams
+from engine.quant.blocks import random_blocks
+
+pytestmark = pytest.mark.gpu
+RTOL = 1e-4
+
+
+def _ops(fused_q8: bool = True):
+    from engine.backends.cuda import CudaOps
+
+    ops = CudaOps(0, "mmvq")
+    ops.fused_q8 = fused_q8  # the op tests check the q8_1 against NumPy themselves
+    return ops
+
+
+def _assert_q8_of(act, ops) -> None:
+    """act.xq/xds are the q8_1 of act.x (NumPy reference, one rounding step of slack)."""
+    rows = ops.download(act.x)  # (T, n)
+    got = (ops.download(act.xq), ops.download(act.xds))
+    assert q8_agreement(got, quantize_q8_1_reference(rows)) == AGREES
+
+
+def _close(got, want, rtol=RTOL) -> None:
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * float(np.abs(want).max()))
+
+
+@pytest.mark.parametrize("n_tokens,width", [(1, 4096), (3, 256), (2, 200)])
+@pytest.mark.parametrize("with_residual", [False, True])
+def test_add_rms_norm_matches_cpu_and_writes_q8_1(n_tokens, width, with_residual):
+    rng = np.random.default_rng(width + n_tokens)
+    x = rng.standard_normal((n_tokens, width)).astype(np.float32)  # (T, n)
+    res = rng.standard_normal((n_tokens, width)).astype(np.float32)  # (T, n)
+    w = (1.0 + 0.1 * rng.standard_normal(width)).astype(np.float32)  # (n,)
+    ops, cpu = _ops(), CpuOps()
+    with ops.device, ops.stream:
+        gx, gw = ops.upload(x), ops.upload(w)
+        act = ops.add_rms_norm(gx, ops.upload(res), gw, 1e-5) if with_residual else ops.rms_norm(gx, gw, 1e-5)
+        summed = x + res if with_residual else x
+        _close(ops.download(gx), summed, 1e-6)  # x updated in place only with a residual
+        _close(ops.download(act.x), cpu.rms_norm(summed, w, 1e-5))
+        if width % 32:
+            assert act.xq is None  # no q8_1 for widths the mat-vecs cannot take
+        else:
+            _assert_q8_of(act, ops)
+
+
+@pytest.mark.parametrize("n_tokens", [1, 4])
+def test_swiglu_matches_cpu_and_writes_q8_1(n_tokens):
+    gate_up = np.random.default_rng(n_tokens).standard_normal((n_tokens, 2 * 512)).astype(np.float32)  # [g|u]
+    ops = _ops()
+    with ops.device, ops.stream:
+        act = ops.swiglu(ops.upload(gate_up), 512)
+        _close(ops.download(act.x), CpuOps().swiglu(gate_up, 512))
+        _assert_q8_of(act, ops)
+
+
+def _cfg(head_dim: int, rope_dim: int, neox: bool) -> LlamaConfig:
+    return LlamaConfig("llama", 1, 4 * head_dim, 4, 2, head_dim, 64, 100, 1e-5, RopeParams(10000.0, 1.0, rope_dim, neox))
+
+
+@pytest.mark.parametrize("split_kv", [False, True])
+@pytest.mark.parametrize("head_dim,rope_dim,neox", [(64, 64, False), (128, 128, True), (64, 48, False), (48, 48, True)])
+def test_attend_qkv_matches_cpu_rope_and_attention(head_dim, rope_dim, neox, split_kv):
+    """A 5-token step then 1-token steps (the decode shape: split-KV kernels when split_kv),
+    each against the CPU backend; 1 + 5 + 1 + ... keys cover empty splits and uneven chunks."""
+    cfg = _cfg(head_dim, rope_dim, neox)
+    ops, cpu = _ops(), CpuOps()
+    ops.split_kv = split_kv
+    gpu_cache, cpu_cache = ops.new_cache(cfg, 1, 16), cpu.new_cache(cfg, 1, 16)
+    rng = np.random.default_rng(head_dim + rope_dim)
+    for start, n_tokens in ((0, 1), (1, 5), (6, 1), (7, 1), (8, 1)):
+        qkv = rng.standard_normal((n_tokens, cfg.q_width + 2 * cfg.kv_width)).astype(np.float32)  # [q|k|v]
+        pos = cpu.positions(start, n_tokens)
+        q = cpu.rope(qkv[:, : cfg.q_width], cfg.n_head, head_dim, pos, cfg.rope)  # (T, q_width)
+        k = cpu.rope(qkv[:, cfg.q_width : cfg.q_width + cfg.kv_width], cfg.n_head_kv, head_dim, pos, cfg.rope)
+        want = cpu.attend(q, k, qkv[:, cfg.q_width + cfg.kv_width :], cpu_cache, 0, pos)  # (T, q_width)
+        with ops.device, ops.stream:
+            act = ops.attend_qkv(ops.upload(qkv), cfg, gpu_cache, 0, ops.positions(start, n_tokens))
+            _close(ops.download(act.x), want, 1e-4)
+            _close(ops.download(gpu_cache.k[0, : start + n_tokens]), cpu_cache.k[0, : start + n_tokens], 1e-4)
+            _close(ops.download(gpu_cache.v[0, : start + n_tokens]), cpu_cache.v[0, : start + n_tokens], 1e-6)
+            if head_dim % 32:
+                assert act.xq is None
+            else:
+                _assert_q8_of(act, ops)
+
+
+@pytest.mark.parametrize("path,expected", [("mmvq", True), ("mmvq-soft", True), ("dmmv", None)])
+def test_fused_q8_1_is_checked_against_the_kernels_on_first_quantized_weight(path, expected):
+    from engine.backends.cuda import CudaOps
+
+    ops = CudaOps(0, path)
+    blocks = random_blocks("Q4_0", 8 * 256 // 32, np.random.default_rng(0)).reshape(-1)  # (8 rows * 8 blocks * 18,)
+    ops.load_linear((RawTensor("blk.0.attn_q.weight", "Q4_0", (8, 256), blocks),))
+    assert ops.fused_q8 is expected, ops.fused_q8_note
+
+
+def test_split_kv_attention_self_check_agrees():
+    from engine.backends.cuda import CudaOps
+
+    ops = CudaOps(0, "mmvq")
+    assert ops.split_kv, ops.split_kv_note
