@@ -1,4 +1,7 @@
-"""Preflight: the live verdict (ready / blocked) and one card per diagnostic."""
+"""Preflight: the live verdict (ready / blocked) and one card per diagnostic.
+
+Diagnostics about the running engine (e.g. QL-E-PROTOCOL) are shown as cards too, above
+the preflight ones, until the next launch clears them."""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidg
 
 from app.diagnostic_card import DiagnosticCard
 from app.engine_bridge import Preflight
+from engine.diagnostics import Diagnostic
+
+SEVERITY_ORDER = ("error", "warning", "info")
 
 
 class DiagnosticsPanel(QGroupBox):
@@ -26,6 +32,8 @@ class DiagnosticsPanel(QGroupBox):
         self._cards.setSpacing(8)
         self._cards.addStretch(1)
         self._card_list: list[DiagnosticCard] = []
+        self._preflight_diagnostics: tuple[Diagnostic, ...] = ()
+        self._engine_diagnostics: list[Diagnostic] = []
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -41,11 +49,6 @@ class DiagnosticsPanel(QGroupBox):
 
     @Slot(object)
     def show_preflight(self, preflight: Preflight) -> None:
-        for card in self._card_list:  # deleteLater: a card's button may be mid-signal right now
-            self._cards.removeWidget(card)
-            card.hide()
-            card.deleteLater()
-        self._card_list = []
         errors = sum(1 for d in preflight.diagnostics if d.is_error)
         if preflight.waiting:
             self._set_verdict(preflight.waiting, "pending")
@@ -55,7 +58,29 @@ class DiagnosticsPanel(QGroupBox):
             self._set_verdict("✔ Ready to launch", "ok")
         self.summary.setText(preflight.summary)
         self.summary.setVisible(bool(preflight.summary))
-        for diagnostic in sorted(preflight.diagnostics, key=lambda d: ("error", "warning", "info").index(d.severity.value)):
+        self._preflight_diagnostics = tuple(preflight.diagnostics)
+        self._render_cards()
+
+    @Slot(object)
+    def show_engine_diagnostic(self, diagnostic: Diagnostic) -> None:
+        """A card for a problem the running engine has (kept until ``clear_engine_diagnostics``)."""
+        self._engine_diagnostics.append(diagnostic)
+        self._render_cards()
+
+    @Slot()
+    def clear_engine_diagnostics(self) -> None:
+        if self._engine_diagnostics:
+            self._engine_diagnostics.clear()
+            self._render_cards()
+
+    def _render_cards(self) -> None:
+        for card in self._card_list:  # deleteLater: a card's button may be mid-signal right now
+            self._cards.removeWidget(card)
+            card.hide()
+            card.deleteLater()
+        self._card_list = []
+        preflight = sorted(self._preflight_diagnostics, key=lambda d: SEVERITY_ORDER.index(d.severity.value))
+        for diagnostic in [*self._engine_diagnostics, *preflight]:
             card = DiagnosticCard(diagnostic)
             card.remedy_clicked.connect(self.remedy_clicked)
             self._cards.insertWidget(self._cards.count() - 1, card)

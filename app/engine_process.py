@@ -13,6 +13,7 @@ from enum import StrEnum
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
 
 from app.crash_classifier import classify_crash
+from app.protocol_mismatch import protocol_mismatch
 from engine import protocol
 from engine.diagnostics import Diagnostic
 
@@ -34,6 +35,7 @@ class EngineProcess(QObject):
     ready = Signal(str)  # url
     log_line = Signal(str, str)  # level, message (events and stderr alike)
     crashed = Signal(object)  # engine.diagnostics.Diagnostic
+    diagnostic_raised = Signal(object)  # Diagnostic about a running engine (e.g. QL-E-PROTOCOL), once per run
     stopped = Signal(int)  # exit code of a requested or clean stop
 
     def __init__(self, parent: QObject | None = None, grace_ms: int = STOP_GRACE_MS):
@@ -43,6 +45,7 @@ class EngineProcess(QObject):
         self._state = EngineState.IDLE
         self._stop_requested = False
         self._last_error: dict | None = None
+        self._version_reported = False
         self._stdout_buffer = b""
         self._stderr_lines: deque[str] = deque(maxlen=STDERR_KEEP_LINES)
         self._kill_timer = QTimer(self)
@@ -98,6 +101,7 @@ class EngineProcess(QObject):
     def _reset(self) -> None:
         self._stop_requested = False
         self._last_error = None
+        self._version_reported = False
         self._stdout_buffer = b""
         self._stderr_lines.clear()
 
@@ -134,11 +138,23 @@ class EngineProcess(QObject):
             return
         try:
             event = protocol.decode(line)
-        except protocol.ProtocolError as exc:  # a version mismatch lands here too, in words
-            self.log_line.emit("error" if "version" in str(exc) else "warning", f"Unreadable engine event: {exc}")
+        except protocol.ProtocolVersionError as exc:
+            self._report_version_mismatch(exc.version)
+            return
+        except protocol.ProtocolError as exc:
+            self.log_line.emit("warning", f"Unreadable engine event: {exc}")
             return
         if event is not None:
             self._dispatch(event)
+
+    def _report_version_mismatch(self, version: object) -> None:
+        """One QL-E-PROTOCOL diagnostic per run (every later line of that engine mismatches too)."""
+        if self._version_reported:
+            return
+        self._version_reported = True
+        diagnostic = protocol_mismatch(version)
+        self.log_line.emit("error", diagnostic.one_line())
+        self.diagnostic_raised.emit(diagnostic)
 
     def _dispatch(self, event: protocol.Event) -> None:
         self.event_received.emit(event)

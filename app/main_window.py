@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self.engine.ready.connect(self._on_ready)
         self.engine.log_line.connect(self.log_view.add_line)
         self.engine.crashed.connect(self._on_crashed)
+        self.engine.diagnostic_raised.connect(self.diagnostics_panel.show_engine_diagnostic)
         self.engine.stopped.connect(self._on_stopped)
 
     # --- start-up work off the GUI thread ---------------------------------------------
@@ -220,6 +221,7 @@ class MainWindow(QMainWindow):
             return
         self.crash_panel.hide()
         self.log_view.clear_all()
+        self.diagnostics_panel.clear_engine_diagnostics()
         profile_json = self.store.to_json(self.state.profile)
         self.engine.start(self.engine_command(self.state.rig), profile_json)
 

@@ -26,7 +26,7 @@ class Remedy:
 
     ``action`` is one of: ``exclude_device``, ``select_device``, ``force_mmvq``,
     ``set_kernel``, ``reduce_context``, ``offload_layers``, ``choose_other_file``,
-    ``use_cpu``, ``change_port``. ``args`` holds its parameters (e.g. ``{"uuid": ...}``).
+    ``use_cpu``, ``change_port``, ``auto_tensor_split``. ``args`` holds its parameters (e.g. ``{"uuid": ...}``).
     """
 
     action: str

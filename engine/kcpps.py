@@ -2,7 +2,7 @@
 
 Mapped: model / model_param, contextsize, gpulayers (-1 = automatic), port / port_param,
 host, usecublas (device choice: a GPU index, or all), tensor_split (GPUs with a non-zero
-share are selected; the ratio itself is not kept: QuantLaunch splits by free memory), usecpu.
+share are selected, and their shares become the profile's tensor split), usecpu.
 Every other key that carries a value is reported as ignored. Nothing in the file is run.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.settings import DeviceRef, LaunchSettings, Profile, ServerSettings
+from engine.settings import DeviceRef, LaunchSettings, Profile, ServerSettings, tensor_split_problem
 
 KOBOLD_DEFAULT_PORT = 5001
 MAPPED_KEYS = frozenset(
@@ -70,21 +70,32 @@ def _cublas_index(usecublas: Any) -> int | None:
     return digits[0] if digits else None
 
 
-def _selection(data: dict[str, Any], notes: list[str]) -> tuple[DeviceRef, ...] | None:
+def _split_shares(data: dict[str, Any]) -> list[float] | None:
+    """The tensor_split shares per CUDA device index; None when absent or all zero."""
     split = data.get("tensor_split")
-    if isinstance(split, list) and split:
-        try:
-            shares = [float(v) for v in split]
-        except (TypeError, ValueError):
-            raise KcppsFormatError(f"tensor_split must be a list of numbers, got {split!r}") from None
-        notes.append(f"tensor_split {shares} selects GPUs {[i for i, s in enumerate(shares) if s > 0]}; "
-                     "QuantLaunch splits layers by free memory, not by this ratio.")
-        return tuple(DeviceRef(uuid="", index=i) for i, share in enumerate(shares) if share > 0)
+    if not isinstance(split, list) or not split:
+        return None
+    try:
+        shares = [float(v) for v in split]
+    except (TypeError, ValueError):
+        raise KcppsFormatError(f"tensor_split must be a list of numbers, got {split!r}") from None
+    problem = tensor_split_problem(tuple(shares))
+    if problem and any(shares):
+        raise KcppsFormatError(f"tensor_split: {problem} (got {split!r})")
+    return shares if any(shares) else None
+
+
+def _selection(data: dict[str, Any], notes: list[str]) -> tuple[tuple[DeviceRef, ...] | None, tuple[float, ...]]:
+    """(selected devices, tensor split): GPUs with a non-zero share, in index order, with their shares."""
+    shares = _split_shares(data)
+    if shares is not None:
+        chosen = [(i, share) for i, share in enumerate(shares) if share > 0]
+        return tuple(DeviceRef(uuid="", index=i) for i, _ in chosen), tuple(share for _, share in chosen)
     index = _cublas_index(data.get("usecublas"))
     if index is not None:
         notes.append(f"usecublas chooses GPU {index}: matched by index on this machine.")
-        return (DeviceRef(uuid="", index=index),)
-    return None
+        return (DeviceRef(uuid="", index=index),), ()
+    return None, ()
 
 
 def _uses_gpu(data: dict[str, Any], gpu_layers: int) -> bool:
@@ -113,8 +124,10 @@ def profile_from_kcpps(data: Any, name: str) -> KcppsImport:
     host = data.get("host") if isinstance(data.get("host"), str) and data.get("host") else "127.0.0.1"
     if not data.get("host"):
         notes.append("An empty host means every network interface in KoboldCpp; QuantLaunch keeps 127.0.0.1.")
+    selected, split = _selection(data, notes)
     launch = LaunchSettings(
-        selected=_selection(data, notes),
+        selected=selected,
+        tensor_split=split,
         context_size=_int(data, "contextsize", 4096),
         gpu_layers=None if gpulayers < 0 else gpulayers,
         force_cpu=not uses_gpu,

@@ -5,7 +5,8 @@ Document shape (schema_version 1)::
     {"schema_version": 1, "name": "...", "model_path": "...",
      "launch": {"selected": null | [{"uuid", "name", "index"}], "excluded": [...],
                 "exclude_legacy": false, "kernel": "auto", "device_kernels": {"GPU-…": "dmmv"},
-                "context_size": 4096, "gpu_layers": null, "force_cpu": false},
+                "context_size": 4096, "gpu_layers": null, "force_cpu": false,
+                "tensor_split": []},  # optional: share per selected GPU; [] = by free memory
      "server": {"host": "127.0.0.1", "port": 5001, "api_key": ""},
      "sampler": {"max_length": 200, "temperature": 0.7, ...}}
 
@@ -24,6 +25,7 @@ from engine.settings import (
     Profile,
     SamplerDefaults,
     ServerSettings,
+    tensor_split_problem,
 )
 
 SCHEMA_VERSION = 1
@@ -57,6 +59,7 @@ def profile_to_dict(profile: Profile) -> dict[str, Any]:
             "context_size": launch.context_size,
             "gpu_layers": launch.gpu_layers,
             "force_cpu": launch.force_cpu,
+            "tensor_split": list(launch.tensor_split),
         },
         "server": asdict(profile.server),
         "sampler": asdict(profile.sampler),
@@ -129,6 +132,15 @@ def _device_kernels(where: str, value: Any) -> tuple[tuple[str, str], ...]:
     return tuple((_str(where, uuid, False), _choice(f"{where}.{uuid}", path)) for uuid, path in sorted(value.items()))
 
 
+def _tensor_split(where: str, value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list):
+        raise FieldError(where, f"must be a list of numbers (one share per selected GPU), got {value!r}")
+    problem = tensor_split_problem(tuple(value))
+    if problem:
+        raise FieldError(where, problem)
+    return tuple(float(share) for share in value)
+
+
 def _launch(data: dict[str, Any]) -> LaunchSettings:
     d, default = _section(data, "launch"), LaunchSettings()
     selected = d.get("selected")
@@ -142,6 +154,7 @@ def _launch(data: dict[str, Any]) -> LaunchSettings:
         context_size=_int("launch.context_size", d.get("context_size", default.context_size), 1, MAX_CONTEXT),
         gpu_layers=None if layers is None else _int("launch.gpu_layers", layers, 0, 100_000),
         force_cpu=_bool("launch.force_cpu", d.get("force_cpu", default.force_cpu)),
+        tensor_split=_tensor_split("launch.tensor_split", d.get("tensor_split", [])),
     )
 
 

@@ -4,7 +4,8 @@ Standard library only: the launcher imports this module and nothing of the engin
 runtime. Every event has ``"v"`` (the protocol version) and ``"event"`` (its kind); the
 other fields per kind are listed in :data:`EVENT_FIELDS` (required) and are validated on
 both ends. Unknown event kinds decode to ``None`` (newer engines may send more), a line
-that is not JSON or has the wrong version raises :class:`ProtocolError`.
+that is not JSON or has the wrong version raises :class:`ProtocolError` (for the wrong
+version, its subclass :class:`ProtocolVersionError`).
 
 Events (DESIGN.md §6):
     hello       engine (version), backend ("cpu" | "cuda"), pid
@@ -41,6 +42,14 @@ _DIAGNOSTIC_KEYS = ("code", "severity", "title", "detail")
 
 class ProtocolError(ValueError):
     """A line that is not a valid event of this protocol version."""
+
+
+class ProtocolVersionError(ProtocolError):
+    """A well-formed event line of another protocol version (``version``: the line's "v")."""
+
+    def __init__(self, version: Any):
+        super().__init__(f"protocol version {version!r}; this launcher speaks version {PROTOCOL_VERSION}")
+        self.version = version
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ def decode(line: str | bytes) -> Event | None:
     if not isinstance(obj, dict) or "event" not in obj or "v" not in obj:
         raise ProtocolError(f"not a protocol event: {line[:80]!r}")
     if obj["v"] != PROTOCOL_VERSION:
-        raise ProtocolError(f"protocol version {obj['v']!r}; this launcher speaks version {PROTOCOL_VERSION}")
+        raise ProtocolVersionError(obj["v"])
     kind = obj.pop("event")
     obj.pop("v")
     if kind not in EVENT_FIELDS:

@@ -7,6 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 KERNEL_CHOICES = ("auto", "mmvq", "dmmv")
+MAX_TENSOR_SPLIT = 1e9  # a share above this is a typo
+
+
+def tensor_split_problem(split: tuple[float, ...]) -> str | None:
+    """Why ``split`` is not a usable tensor split (None when it is, or when it is empty)."""
+    if not split:
+        return None
+    for share in split:
+        if isinstance(share, bool) or not isinstance(share, int | float):
+            return f"every share must be a number, got {share!r}"
+        if share != share or not 0.0 <= share <= MAX_TENSOR_SPLIT:  # share != share: NaN
+            return f"every share must be a number from 0 to {MAX_TENSOR_SPLIT:g}, got {share!r}"
+    if not any(split):
+        return "at least one share must be above 0"
+    return None
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,9 @@ class LaunchSettings:
     context_size: int = 4096
     gpu_layers: int | None = None  # None = automatic
     force_cpu: bool = False
+    # Share of the GPU layers per selected device, in selection order (the order of
+    # ``selected``; inventory order when ``selected`` is None); () = split by free memory.
+    tensor_split: tuple[float, ...] = ()
 
     def kernel_for(self, uuid: str) -> str:
         """The per-device choice if set, else the global one."""

@@ -30,6 +30,8 @@ def add_parser(subparsers) -> None:
                         help=f"kernel path for one GPU: PATH in {', '.join(KERNEL_CHOICES)} (repeatable)")
     parser.add_argument("--context", type=int, default=4096, help="context size in tokens (default 4096)")
     parser.add_argument("--gpu-layers", type=int, default=None, help="at most this many layers on GPUs")
+    parser.add_argument("--tensor-split", metavar="R1,R2,...",
+                        help="share of the layers per selected GPU, in selection order (e.g. 3,1)")
     parser.add_argument("--cpu", action="store_true", help="plan for the CPU backend only")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.set_defaults(run=run)
@@ -64,6 +66,18 @@ def _device_kernels(pairs: list[str], inventory: Inventory) -> tuple[tuple[str, 
 device_kernels_from_pairs = _device_kernels  # public name for `serve` (same --kernel syntax)
 
 
+def tensor_split_from_text(text: str | None) -> tuple[float, ...]:
+    """``--tensor-split 3,1`` -> (3.0, 1.0); None -> (); QL-E-SETTINGS when a part is not a number.
+
+    Range checks (negative, NaN, all zero, one share per GPU) are the planner's."""
+    if text is None:
+        return ()
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise DiagnosticError(bad_setting("--tensor-split", text, "numbers separated by commas, e.g. 3,1")) from None
+
+
 def settings_from_args(args: argparse.Namespace, inventory: Inventory) -> LaunchSettings:
     return LaunchSettings(
         selected=_refs(args.devices) if args.devices else None,
@@ -74,6 +88,7 @@ def settings_from_args(args: argparse.Namespace, inventory: Inventory) -> Launch
         context_size=args.context,
         gpu_layers=args.gpu_layers,
         force_cpu=args.cpu,
+        tensor_split=tensor_split_from_text(args.tensor_split),
     )
 
 

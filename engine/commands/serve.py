@@ -34,6 +34,8 @@ def add_parser(subparsers) -> None:
                         help=f"kernel path for one GPU: PATH in {', '.join(KERNEL_CHOICES)} (repeatable)")
     parser.add_argument("--context", type=int, help="context size in tokens (profile default 4096)")
     parser.add_argument("--gpu-layers", type=int, help="at most this many layers on GPUs")
+    parser.add_argument("--tensor-split", metavar="R1,R2,...",
+                        help="share of the layers per selected GPU, in selection order (e.g. 3,1)")
     parser.add_argument("--cpu", action="store_true", default=None, help="run on the CPU backend only")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default 5001; 0 = any free port)")
@@ -57,14 +59,15 @@ def read_profile(source: str) -> Profile:
 
 
 def _launch_overrides(args: argparse.Namespace, profile: Profile) -> dict:
-    from engine.commands.plan import device_ref
+    from engine.commands.plan import device_ref, tensor_split_from_text
 
     def refs(values):
         return tuple(device_ref(p) for v in values for p in v.split(",") if p.strip())
 
     changes = {"selected": refs(args.devices) if args.devices else None, "excluded": refs(args.exclude or []) or None,
                "exclude_legacy": args.exclude_legacy, "kernel": "mmvq" if args.force_mmvq else None,
-               "context_size": args.context, "gpu_layers": args.gpu_layers, "force_cpu": args.cpu}
+               "context_size": args.context, "gpu_layers": args.gpu_layers, "force_cpu": args.cpu,
+               "tensor_split": tensor_split_from_text(args.tensor_split) if args.tensor_split is not None else None}
     return {k: v for k, v in changes.items() if v is not None}
 
 

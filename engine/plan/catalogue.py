@@ -16,7 +16,7 @@ SUPPORTED_ARCHITECTURES: tuple[str, ...] = ("llama",)
 CODES = (
     "QL-I-NO-GPU", "QL-I-SIMULATED", "QL-I-CPU-CHOSEN", "QL-I-DEVICE-BY-NAME",
     "QL-W-NO-DEVICE-SELECTED", "QL-W-SOFT-DP4A", "QL-W-CONTEXT-LONG", "QL-W-PARTIAL-OFFLOAD",
-    "QL-W-DEVICE-IDLE", "QL-E-DEVICE-UNSUPPORTED", "QL-E-DEVICE-MISSING", "QL-E-VRAM",
+    "QL-W-DEVICE-IDLE", "QL-W-TENSOR-SPLIT", "QL-E-DEVICE-UNSUPPORTED", "QL-E-DEVICE-MISSING", "QL-E-VRAM",
     "QL-E-QUANT-TYPE", "QL-E-ARCH", "QL-E-HPARAMS", "QL-E-SETTINGS", "QL-E-RIG",
 )
 
@@ -187,6 +187,30 @@ def device_idle(device: Device) -> Diagnostic:
         exclude_remedy(device),
         uuid=device.uuid,
         memory_free=device.memory_free,
+    )
+
+
+def auto_split_remedy() -> Remedy:
+    return Remedy("auto_tensor_split", "Split the layers by free memory instead")
+
+
+def split_text(split: tuple[float, ...] | list[float]) -> str:
+    return ":".join(f"{share:g}" for share in split)
+
+
+def split_not_honoured(split: tuple[float, ...], short: list[tuple[Device, int, int]]) -> Diagnostic:
+    """``short``: (device, blocks it got, blocks its share asked for) for each card too small."""
+    names = ", ".join(device.name for device, _, _ in short)
+    facts = "; ".join(f"{d.name} has room for {got} of the {asked} layers its share asks for" for d, got, asked in short)
+    return warning(
+        "QL-W-TENSOR-SPLIT",
+        f"Tensor split {split_text(split)} cannot be honoured: {names} too small",
+        f"The tensor split {split_text(split)} gives each selected GPU a share of the layers, but {facts} "
+        "(after its working buffers). Those layers go to the other GPUs with a share, or to the CPU if they "
+        "are full too. Lower that card's share, or split by free memory.",
+        auto_split_remedy(),
+        tensor_split=list(split),
+        short=[{"uuid": d.uuid, "layers": got, "share_layers": asked} for d, got, asked in short],
     )
 
 

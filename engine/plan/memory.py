@@ -95,7 +95,7 @@ def _fits(costs: ModelCosts, counts: list[int], budgets: list[int], n_gpu: int) 
     return True
 
 
-def _proportional(n_gpu: int, weights: list[int]) -> list[int]:
+def _proportional(n_gpu: int, weights: list[int] | list[float]) -> list[int]:
     total = sum(weights)
     if total <= 0:
         return [0] * len(weights)
@@ -135,14 +135,89 @@ def split_layers(costs: ModelCosts, budgets: list[int], max_gpu_layers: int) -> 
     return [0] * len(budgets)
 
 
+def ideal_ratio_counts(n_gpu: int, ratios: list[float]) -> list[int]:
+    """Blocks per device exactly in proportion to ``ratios`` (memory not considered)."""
+    return _proportional(n_gpu, ratios)
+
+
+def _largest_fit(costs: ModelCosts, start: int, count: int, budget: int, with_output: bool) -> int:
+    """The most blocks from ``start`` (at most ``count``) that fit in ``budget``."""
+    used = costs.scratch + (costs.output_bytes if with_output else 0)
+    fitted = 0
+    while fitted < count and used + costs.layer_cost(start + fitted) <= budget:
+        used += costs.layer_cost(start + fitted)
+        fitted += 1
+    return fitted
+
+
+def _first_overflow(costs: ModelCosts, counts: list[int], budgets: list[int], n_gpu: int) -> tuple[int, int] | None:
+    """(device, blocks it has room for) for the first device whose blocks do not fit; None if all fit."""
+    start = costs.n_layers - n_gpu
+    last_used = max((i for i, c in enumerate(counts) if c), default=-1)
+    for i, (count, budget) in enumerate(zip(counts, budgets, strict=True)):
+        with_output = i == last_used and n_gpu == costs.n_layers
+        need = _range_cost(costs, start, start + count) + (costs.output_bytes if with_output else 0)
+        if count and need > budget:
+            return i, _largest_fit(costs, start, count - 1, budget, with_output)
+        start += count
+    return None
+
+
+def _capped_shares(n_gpu: int, ratios: list[float], caps: list[int | None]) -> list[int] | None:
+    """``n_gpu`` blocks in proportion to ``ratios`` with no device above its cap; None: no room."""
+    counts, fixed = [0] * len(ratios), set()
+    while True:
+        free = [i for i, ratio in enumerate(ratios) if ratio > 0 and i not in fixed]
+        rest = n_gpu - sum(counts[i] for i in fixed)
+        if not free:
+            return counts if rest == 0 else None
+        shares = _proportional(rest, [ratios[i] for i in free])
+        over = [i for i, share in zip(free, shares, strict=True) if caps[i] is not None and share > caps[i]]
+        if not over:
+            for i, share in zip(free, shares, strict=True):
+                counts[i] = share
+            return counts
+        for i in over:
+            counts[i] = caps[i]
+            fixed.add(i)
+
+
+def split_by_ratio(costs: ModelCosts, budgets: list[int], ratios: list[float], max_gpu_layers: int) -> list[int]:
+    """Blocks per device in proportion to ``ratios`` (a tensor split), for the most blocks that fit.
+
+    A device too small for its share keeps what fits and the rest goes to the other devices
+    with a share, in proportion to theirs; a device with share 0 gets no blocks.
+    """
+    for n_gpu in range(min(max_gpu_layers, costs.n_layers), 0, -1):
+        caps: list[int | None] = [None] * len(budgets)
+        for _ in range(2 * len(budgets) + 2):  # each round lowers one device's cap
+            counts = _capped_shares(n_gpu, ratios, caps)
+            if counts is None:
+                break
+            overflow = _first_overflow(costs, counts, budgets, n_gpu)
+            if overflow is None:
+                return counts
+            device, room = overflow
+            caps[device] = room if caps[device] is None else min(caps[device], room)
+    return [0] * len(budgets)
+
+
+def split_for(costs: ModelCosts, budgets: list[int], max_gpu_layers: int, ratios: list[float] | None) -> list[int]:
+    """The layer split: by ``ratios`` when given (a tensor split), else by free memory."""
+    if ratios is None:
+        return split_layers(costs, budgets, max_gpu_layers)
+    return split_by_ratio(costs, budgets, ratios, max_gpu_layers)
+
+
 def largest_fitting_context(
-    model: ModelInfo, context: int, budgets: list[int], want_layers: int, policy: MemoryPolicy
+    model: ModelInfo, context: int, budgets: list[int], want_layers: int, policy: MemoryPolicy,
+    ratios: list[float] | None = None,
 ) -> int | None:
     """The largest context (a multiple of 256, below ``context``) at which ``want_layers`` fit."""
     low, high, best = 1, (context - 1) // 256, None  # candidates: 256 * k
     while low <= high:
         middle = (low + high) // 2
-        counts = split_layers(model_costs(model, middle * 256, policy), budgets, want_layers)
+        counts = split_for(model_costs(model, middle * 256, policy), budgets, want_layers, ratios)
         if sum(counts) >= want_layers:
             best, low = middle * 256, middle + 1
         else:

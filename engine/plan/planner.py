@@ -23,11 +23,13 @@ from engine.plan.memory import (
     MemoryPolicy,
     ModelCosts,
     device_budget,
+    ideal_ratio_counts,
     largest_fitting_context,
     model_costs,
-    split_layers,
+    split_for,
 )
 from engine.plan.selection import resolve_selection
+from engine.plan.tensor_split import ratios_for, split_diagnostics
 from engine.plan.types import DevicePlan, MemoryEstimate, Plan
 from engine.quant.table import QUANT_TABLE
 from engine.settings import KERNEL_CHOICES, LaunchSettings
@@ -105,13 +107,14 @@ def _usable(selected: tuple[Device, ...], archs: tuple[int, ...], settings: Laun
     return paths
 
 
-def _fit_diagnostics(model, settings, costs: ModelCosts, usable, budgets, counts, spare, policy) -> list[Diagnostic]:
+def _fit_diagnostics(model, settings, costs: ModelCosts, usable, budgets, counts, spare, policy,
+                     ratios=None) -> list[Diagnostic]:
     n_layers = costs.n_layers
     wanted = n_layers if settings.gpu_layers is None else min(settings.gpu_layers, n_layers)
     fitted = sum(counts)
     found: list[Diagnostic] = []
     if usable and fitted < wanted:
-        fit_context = largest_fitting_context(model, settings.context_size, budgets, wanted, policy)
+        fit_context = largest_fitting_context(model, settings.context_size, budgets, wanted, policy, ratios)
         need = sum(costs.layer_cost(i) for i in range(n_layers - wanted, n_layers)) + costs.scratch * len(usable)
         need += costs.output_bytes if wanted == n_layers else 0
         have = sum(max(b, 0) for b in budgets)
@@ -123,6 +126,15 @@ def _fit_diagnostics(model, settings, costs: ModelCosts, usable, budgets, counts
         if count == 0 and wanted > 0 and budget - costs.scratch < smallest_layer:
             found.append(catalogue.device_idle(device))
     return found
+
+
+def _ratio_diagnostics(settings: LaunchSettings, usable, ratios, counts: list[int], wanted: int) -> list[Diagnostic]:
+    """QL-W-TENSOR-SPLIT when a card got fewer blocks than its share of ``wanted`` asks for."""
+    if ratios is None or not usable:
+        return []
+    ideal = ideal_ratio_counts(wanted, ratios)
+    short = [(d, got, asked) for d, got, asked in zip(usable, counts, ideal, strict=True) if got < asked]
+    return [catalogue.split_not_honoured(settings.tensor_split, short)] if short else []
 
 
 def _memory(device: Device, costs: ModelCosts | None, layers: tuple[int, int] | None, holds_output: bool) -> MemoryEstimate:
@@ -181,7 +193,7 @@ def plan(
     diags: list[Diagnostic] = []
     selected = _selected_devices(inventory, settings, diags)
     diags.extend(model_diagnostics(model, settings.context_size))
-    setting_problems = settings_diagnostics(settings)
+    setting_problems = settings_diagnostics(settings) + split_diagnostics(inventory, settings)
     diags.extend(setting_problems)
     paths = _usable(selected, archs, settings, diags)
     usable = tuple(d for d in selected if d.uuid in paths)
@@ -191,10 +203,12 @@ def plan(
         costs = model_costs(model, settings.context_size, policy)
         budgets = [device_budget(d.memory_free, policy) for d in usable]
         wanted = n_layers if settings.gpu_layers is None else min(settings.gpu_layers, n_layers)
-        counts = split_layers(costs, budgets, wanted) if usable else []
+        ratios = ratios_for(usable, inventory, settings)
+        counts = split_for(costs, budgets, wanted, ratios) if usable else []
         placed = _place(usable, counts, n_layers)
         spare = tuple(d for d in inventory.devices if d not in selected and is_runtime_supported(d.compute_capability, archs))
-        diags.extend(_fit_diagnostics(model, settings, costs, usable, budgets, counts, spare, policy))
+        diags.extend(_ratio_diagnostics(settings, usable, ratios, counts, wanted))
+        diags.extend(_fit_diagnostics(model, settings, costs, usable, budgets, counts, spare, policy, ratios))
     gpu_layers = sum(end - start for start, end in placed.values())
     return Plan(
         devices=_device_plans(inventory, selected, paths, placed, costs, archs, gpu_layers == n_layers),

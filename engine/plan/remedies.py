@@ -32,11 +32,20 @@ def _same(a: DeviceRef, b: DeviceRef) -> bool:
     return a.index >= 0 and a.index == b.index
 
 
+def _split_without(settings: LaunchSettings, ref: DeviceRef) -> tuple[float, ...]:
+    """The tensor split once ``ref`` leaves the selection: its share dropped when the selection
+    is explicit; otherwise () (automatic), as the shares can no longer be matched to devices."""
+    if not settings.tensor_split or settings.selected is None or len(settings.selected) != len(settings.tensor_split):
+        return ()
+    kept = tuple(s for r, s in zip(settings.selected, settings.tensor_split, strict=True) if not _same(r, ref))
+    return kept if any(kept) else ()
+
+
 def _exclude(settings: LaunchSettings, args: dict[str, Any]) -> LaunchSettings:
     ref = _ref(args)
     selected = None if settings.selected is None else tuple(r for r in settings.selected if not _same(r, ref))
     excluded = settings.excluded if any(_same(r, ref) for r in settings.excluded) else (*settings.excluded, ref)
-    return settings.with_changes(selected=selected, excluded=excluded)
+    return settings.with_changes(selected=selected, excluded=excluded, tensor_split=_split_without(settings, ref))
 
 
 def _select(settings: LaunchSettings, args: dict[str, Any]) -> LaunchSettings:
@@ -48,7 +57,9 @@ def _select(settings: LaunchSettings, args: dict[str, Any]) -> LaunchSettings:
         selected = tuple(r for r in selected if not _same(r, replaced))
     if selected is not None and not any(_same(r, ref) for r in selected):
         selected = (*selected, ref)
-    return settings.with_changes(selected=selected, excluded=excluded, force_cpu=False)
+    same_devices = selected == settings.selected and excluded == settings.excluded
+    split = settings.tensor_split if same_devices else ()  # a new device has no share: split automatically
+    return settings.with_changes(selected=selected, excluded=excluded, force_cpu=False, tensor_split=split)
 
 
 def _set_kernel(settings: LaunchSettings, args: dict[str, Any]) -> LaunchSettings:
@@ -77,6 +88,7 @@ _ACTIONS: MappingProxyType[str, Callable[[LaunchSettings, dict[str, Any]], Launc
     "reduce_context": lambda s, a: s.with_changes(context_size=max(1, _positive(a, "reduce_context"))),
     "offload_layers": lambda s, a: s.with_changes(gpu_layers=_positive(a, "offload_layers")),
     "use_cpu": lambda s, _args: s.with_changes(force_cpu=True),
+    "auto_tensor_split": lambda s, _args: s.with_changes(tensor_split=()),
 })
 
 SETTINGS_ACTIONS: tuple[str, ...] = tuple(_ACTIONS)

@@ -12,6 +12,7 @@ from engine.server.params import encode_prompt, finish_reason, generation_params
 from engine.server.schemas import KoboldGenerateRequest, TokenCountRequest
 from engine.server.state import EngineState, LoadedModel
 from engine.server.streaming import sse_data, stream_job
+from engine.server.worker import result_unless_disconnected
 
 KOBOLD_API_VERSION = "1.2.5"
 KOBOLDCPP_COMPAT_VERSION = "1.80"  # the KoboldCpp feature level clients may assume
@@ -84,7 +85,7 @@ def _prepare(state: EngineState, body: KoboldGenerateRequest) -> tuple[LoadedMod
 @router.post("/api/v1/generate")
 async def kobold_generate(request: Request, body: KoboldGenerateRequest) -> dict:
     loaded, ids, params = _prepare(_state(request), body)
-    result = await loaded.submit(ids, params).result()
+    result = await result_unless_disconnected(loaded.submit(ids, params), request.is_disconnected)
     return {"results": [{"text": result.text, "finish_reason": finish_reason(result.stop_reason),
                          "prompt_tokens": result.n_prompt, "completion_tokens": result.n_generated}]}
 

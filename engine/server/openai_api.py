@@ -21,6 +21,7 @@ from engine.server.params import (
 from engine.server.schemas import ChatCompletionRequest, CompletionRequest, OpenAIFields
 from engine.server.state import EngineState, LoadedModel
 from engine.server.streaming import sse_data, stream_job
+from engine.server.worker import result_unless_disconnected
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 DONE_LINE = "data: [DONE]\n\n"
@@ -83,7 +84,7 @@ async def completions(request: Request, body: CompletionRequest):
         return _stream(job, body, kind, ident, model,
                        lambda piece: {"index": 0, "text": piece, "logprobs": None, "finish_reason": None},
                        lambda reason: {"index": 0, "text": "", "logprobs": None, "finish_reason": reason})
-    result = await job.result()
+    result = await result_unless_disconnected(job, request.is_disconnected)
     choice = {"index": 0, "text": result.text, "logprobs": None, "finish_reason": finish_reason(result.stop_reason)}
     return {"id": ident, "object": kind, "created": int(time.time()), "model": model, "choices": [choice],
             "usage": _usage(result)}
@@ -101,7 +102,7 @@ async def chat_completions(request: Request, body: ChatCompletionRequest):
                        lambda piece: {"index": 0, "delta": {"role": "assistant", "content": piece},
                                       "finish_reason": None},
                        lambda reason: {"index": 0, "delta": {}, "finish_reason": reason})
-    result = await job.result()
+    result = await result_unless_disconnected(job, request.is_disconnected)
     choice = {"index": 0, "message": {"role": "assistant", "content": result.text},
               "finish_reason": finish_reason(result.stop_reason)}
     return {"id": ident, "object": "chat.completion", "created": int(time.time()), "model": model,

@@ -5,6 +5,8 @@ Requests are submitted from the asyncio event loop; each :class:`Job` carries an
 item (the result or the error). At most ``max_waiting`` jobs wait behind the running one;
 one more raises :class:`QueueFull` (HTTP 429). Setting a job's ``cancel`` event stops it at
 the next token (abort, client gone); a job cancelled while waiting never starts.
+:func:`result_unless_disconnected` is the non-streaming wait: it cancels the job when the
+client goes away, so the slot is freed (streams cancel in ``streaming``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.generate import GenerationParams, GenerationResult, GenerationTimings, generate
 
 LOG = logging.getLogger("quantlaunch.server")
+DISCONNECT_POLL_S = 0.1  # how often a non-streaming request checks that its client is still there
 
 
 class QueueFull(Exception):
@@ -73,6 +76,26 @@ class Job:
 def _cancelled_result(job: Job) -> GenerationResult:
     timings = GenerationTimings(0.0, 0.0, len(job.prompt_ids), 0)
     return GenerationResult("", (), len(job.prompt_ids), 0, "cancelled", timings)
+
+
+async def result_unless_disconnected(job: Job, is_disconnected: Callable[[], Awaitable[bool]],
+                                     poll_s: float = DISCONNECT_POLL_S) -> GenerationResult:
+    """The job's result, or, when ``is_disconnected()`` turns true first (the client closed the
+    connection), the job cancelled at once and an empty "cancelled" result (nobody reads it)."""
+    waiter = asyncio.ensure_future(job.result())
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiter}, timeout=poll_s)
+            if done:
+                return waiter.result()
+            if await is_disconnected():
+                LOG.info("client went away: cancelling its generation")
+                job.cancel.set()  # running: stops at the next token; waiting: never starts
+                return _cancelled_result(job)
+    finally:
+        if not waiter.done():
+            waiter.cancel()
+        job.cancel.set()  # done, gone or this handler cancelled: the job needs nothing more
 
 
 @dataclass

@@ -6,6 +6,7 @@ model. Usage: ``python fake_engine.py MODE`` with the profile JSON on stdin.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import time
@@ -45,6 +46,12 @@ def main(mode: str) -> int:
         diag = error("QL-E-VRAM", "Model does not fit", "Needs 9 GiB, the GPU has 4 GiB.")
         emit("error", diagnostic=diag.to_dict())
         return 1
+    if mode == "wrong-protocol":  # an engine from another release: every event has "v": 999
+        for kind, fields in (("hello", {"engine": "future", "backend": "cpu", "pid": 0}),
+                             ("progress", {"stage": "loading", "done": 1, "total": 1})):
+            sys.stdout.write(json.dumps({"v": 999, "event": kind, **fields}) + "\n")
+            sys.stdout.flush()
+        return 0
     if mode == "clean-exit":
         emit("stopped", reason="done", exit_code=0)
         return 0

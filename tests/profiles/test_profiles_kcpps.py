@@ -49,12 +49,28 @@ def test_kcpps_fields_map_to_our_settings(tmp_path):
 
 
 
-def test_tensor_split_selects_the_cards_with_a_share(tmp_path):
+def test_tensor_split_selects_the_cards_with_a_share_and_keeps_their_ratio(tmp_path):
     data = {**KOBOLD_FILE, "tensor_split": [3, 0, 1], "gpulayers": -1}
     result = import_file(_write(tmp_path, data, "split.kcpps"))
     assert [r.index for r in result.profile.launch.selected] == [0, 2]
+    assert result.profile.launch.tensor_split == (3.0, 1.0)
     assert result.profile.launch.gpu_layers is None
-    assert any("tensor_split" in note for note in result.notes)
+    assert not any("tensor_split" in note for note in result.notes)
+
+
+def test_imported_tensor_split_ratios_are_honoured_by_the_planner(tmp_path):
+    make_model = _planner_models().make_model
+    data = {**KOBOLD_FILE, "tensor_split": [3, 0, 1], "gpulayers": -1, "contextsize": 2048}
+    profile = import_file(_write(tmp_path, data, "split.kcpps")).profile
+    result = plan(load_rig("three-mixed"), profile.launch, make_model("IQ3_M", "1b"), supported_archs=(50, 61, 86))
+    assert [d.layers for d in result.devices] == [(0, 12), None, (12, 16)]  # 16 blocks at 3:1
+    assert result.ok and "QL-W-TENSOR-SPLIT" not in {d.code for d in result.diagnostics}
+
+
+def test_an_all_zero_tensor_split_is_no_split(tmp_path):
+    result = import_file(_write(tmp_path, {**KOBOLD_FILE, "tensor_split": [0, 0]}))
+    assert result.profile.launch.tensor_split == ()
+    assert [(r.uuid, r.index) for r in result.profile.launch.selected] == [("", 1)]  # usecublas decides
 
 
 def test_cpu_only_kobold_file(tmp_path):
@@ -68,7 +84,8 @@ def test_kcpps_detected_by_content_even_with_a_json_suffix(tmp_path):
     assert result.source_format == "kcpps" and result.profile.launch.context_size == 1024
 
 
-@pytest.mark.parametrize("key, value", [("contextsize", "lots"), ("gpulayers", [1]), ("tensor_split", ["a"])])
+@pytest.mark.parametrize("key, value", [("contextsize", "lots"), ("gpulayers", [1]), ("tensor_split", ["a"]),
+                                        ("tensor_split", [1, -1]), ("tensor_split", [1, "nan"])])
 def test_bad_kcpps_values_name_the_key(tmp_path, key, value):
     with pytest.raises(ProfileError) as caught:
         import_file(_write(tmp_path, {**KOBOLD_FILE, key: value}))

@@ -61,13 +61,15 @@ def _start_uvicorn(state: EngineState):
 
 
 @contextmanager
-def serving(parts=None, api_key: str = "", max_waiting: int = 8, **config):
-    """A server over ``parts`` ((model, tokenizer)); None = one that is still loading."""
+def serving(parts=None, api_key: str = "", max_waiting: int = 8, generate_fn=None, **config):
+    """A server over ``parts`` ((model, tokenizer)); None = one that is still loading.
+    ``generate_fn`` replaces the worker's engine.generate (e.g. a slowed-down wrapper of it)."""
     state = EngineState(ServerConfig(model_name="tiny", api_key=api_key, max_waiting=max_waiting, **config))
     loaded = None
     if parts is not None:
         model, tokenizer = parts
-        loaded = LoadedModel(model, tokenizer, GenerationWorker(model, tokenizer, max_waiting))
+        extra = {} if generate_fn is None else {"generate_fn": generate_fn}
+        loaded = LoadedModel(model, tokenizer, GenerationWorker(model, tokenizer, max_waiting, **extra))
         state.attach(loaded)
     server, thread, sock, url = _start_uvicorn(state)
     try:
