@@ -32,7 +32,10 @@
 //    index b sits at offset b*BYTES from a 16-byte aligned base. It may point to shared
 //    memory (the mat-vec kernels stage weight tiles there) or global memory.
 //  * g and c are in range; no bounds checks needed. Keep functions branch-light.
-//  * Lookup tables: __device__ arrays declared in tables.cuh (plain arrays on the host).
+//  * Lookup tables: __device__ arrays declared in tables.cuh (plain arrays on the host). A type
+//    whose lookups are scattered per lane also exposes SMEM_TABLE_BYTES, table_source(),
+//    dequant_t and vec_dot_t (see "lookup tables in shared memory" below); the mat-vec
+//    kernels then read a per-CTA shared-memory copy of the table.
 //  * Headers must start with #pragma once and include only "common.cuh"/"tables.cuh".
 // ========================================================================================
 #pragma once
@@ -164,4 +167,41 @@ QL_DEV int dp4a(int a, int b, int c) {
     return c + (int)(i8)a * (int)(i8)b + (int)(i8)(a >> 8) * (int)(i8)(b >> 8)
              + (int)(i8)(a >> 16) * (int)(i8)(b >> 16) + (int)(i8)(a >> 24) * (int)(i8)(b >> 24);
 #endif
+}
+
+// ---- lookup tables in shared memory (used by matvec.cuh) --------------------------------
+// A type with lookup tables may declare `static constexpr int SMEM_TABLE_BYTES` (a multiple
+// of 4), `static const u8* table_source()` (its global table, 4-byte aligned) and table-taking
+// variants `dequant_t(tab, blk, g, out)` / `vec_dot_t(tab, blk, c, q, d, s)`. The mat-vec
+// kernels then copy the table into shared memory once per CTA and pass that copy as `tab`
+// (scattered per-lane lookups cost bank conflicts there instead of one L1 line each).
+template <class...>
+struct ql_void_type { typedef void type; };
+template <class T, class = void>
+struct QlTables { static constexpr int BYTES = 0; };
+template <class T>
+struct QlTables<T, typename ql_void_type<decltype(T::SMEM_TABLE_BYTES)>::type> {
+    static constexpr int BYTES = T::SMEM_TABLE_BYTES;
+    static_assert(BYTES % 4 == 0, "SMEM_TABLE_BYTES must be a multiple of 4");
+};
+// T's dot / dequant reading its table at tab (ignored by a type without tables).
+template <class T>
+QL_DEV float ql_vec_dot(const u8* tab, const u8* __restrict__ blk, int c, const int* __restrict__ q, float d,
+                        float s) {
+    if constexpr (QlTables<T>::BYTES > 0) {
+        return T::vec_dot_t(tab, blk, c, q, d, s);
+    } else {
+        (void)tab;
+        return T::vec_dot(blk, c, q, d, s);
+    }
+}
+
+template <class T>
+QL_DEV void ql_dequant(const u8* tab, const u8* __restrict__ blk, int g, float out[8]) {
+    if constexpr (QlTables<T>::BYTES > 0) {
+        T::dequant_t(tab, blk, g, out);
+    } else {
+        (void)tab;
+        T::dequant(blk, g, out);
+    }
 }

@@ -37,10 +37,19 @@ def harness_source(family: str) -> str:
             f'extern "C" void ql_host_dequant_{name}(const u8* blk, int g, float* out) '
             f"{{ {name}::dequant(blk, g, out); }}"
         )
+        lines.append(
+            f'extern "C" void ql_host_dequant_tab_{name}(const u8* tab, const u8* blk, int g, float* out) '
+            f"{{ ql_dequant<{name}>(tab, blk, g, out); }}"
+        )
+        lines.append(f'extern "C" int ql_host_table_bytes_{name}() {{ return QlTables<{name}>::BYTES; }}')
         if not qt.is_float:
             lines.append(
                 f'extern "C" float ql_host_vec_dot_{name}(const u8* blk, int c, const int* q, float d, float s) '
                 f"{{ return {name}::vec_dot(blk, c, q, d, s); }}"
+            )
+            lines.append(
+                f'extern "C" float ql_host_vec_dot_tab_{name}(const u8* tab, const u8* blk, int c, const int* q, '
+                f"float d, float s) {{ return ql_vec_dot<{name}>(tab, blk, c, q, d, s); }}"
             )
     return "\n".join(lines) + "\n"
 
@@ -78,10 +87,17 @@ def _declare(lib: ctypes.CDLL, family: str) -> None:
     for qt in family_types(family):
         dequant = getattr(lib, f"ql_host_dequant_{qt.name}")
         dequant.argtypes, dequant.restype = [u8p, ctypes.c_int, fp], None
+        dequant_tab = getattr(lib, f"ql_host_dequant_tab_{qt.name}")
+        dequant_tab.argtypes, dequant_tab.restype = [u8p, u8p, ctypes.c_int, fp], None
+        table_bytes = getattr(lib, f"ql_host_table_bytes_{qt.name}")
+        table_bytes.argtypes, table_bytes.restype = [], ctypes.c_int
         if not qt.is_float:
             vec_dot = getattr(lib, f"ql_host_vec_dot_{qt.name}")
             vec_dot.argtypes = [u8p, ctypes.c_int, ip, ctypes.c_float, ctypes.c_float]
             vec_dot.restype = ctypes.c_float
+            vec_dot_tab = getattr(lib, f"ql_host_vec_dot_tab_{qt.name}")
+            vec_dot_tab.argtypes = [u8p, u8p, ctypes.c_int, ip, ctypes.c_float, ctypes.c_float]
+            vec_dot_tab.restype = ctypes.c_float
 
 
 def fill_host_tables(lib: ctypes.CDLL) -> None:
@@ -110,3 +126,32 @@ def host_vec_dot(lib: ctypes.CDLL, type_name: str, block: np.ndarray, c: int, q:
     q_words = np.ascontiguousarray(q, dtype=np.int8).view(np.int32)  # (8,): q[4i..4i+3] in word i
     fn = getattr(lib, f"ql_host_vec_dot_{type_name}")
     return float(fn(block.ctypes.data, c, q_words.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), d, s))
+
+
+def host_table_bytes(lib: ctypes.CDLL, type_name: str) -> int:
+    """SMEM_TABLE_BYTES of the type (0: no table staged in shared memory)."""
+    return int(getattr(lib, f"ql_host_table_bytes_{type_name}")())
+
+
+def host_dequant_block_tab(lib: ctypes.CDLL, type_name: str, table: np.ndarray, block: np.ndarray,
+                           block_elems: int) -> np.ndarray:
+    """Like host_dequant_block, through ql_dequant<T> reading the table at ``table`` (uint8 bytes)."""
+    table = np.ascontiguousarray(table, dtype=np.uint8)  # (SMEM_TABLE_BYTES,) the staged copy
+    block = np.ascontiguousarray(block, dtype=np.uint8)
+    out = np.empty(block_elems, dtype=np.float32)  # (QK,)
+    fn = getattr(lib, f"ql_host_dequant_tab_{type_name}")
+    for g in range(block_elems // 8):
+        fn(table.ctypes.data, block.ctypes.data, g,
+           out[8 * g :].ctypes.data_as(ctypes.POINTER(ctypes.c_float)))  # out[8g:8g+8]
+    return out
+
+
+def host_vec_dot_tab(lib: ctypes.CDLL, type_name: str, table: np.ndarray, block: np.ndarray, c: int,
+                     q: np.ndarray, d: float, s: float) -> float:
+    """Like host_vec_dot, through ql_vec_dot<T> reading the table at ``table`` (uint8 bytes)."""
+    table = np.ascontiguousarray(table, dtype=np.uint8)  # (SMEM_TABLE_BYTES,) the staged copy
+    block = np.ascontiguousarray(block, dtype=np.uint8)
+    q_words = np.ascontiguousarray(q, dtype=np.int8).view(np.int32)  # (8,): q[4i..4i+3] in word i
+    fn = getattr(lib, f"ql_host_vec_dot_tab_{type_name}")
+    return float(fn(table.ctypes.data, block.ctypes.data, c,
+                    q_words.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), d, s))

@@ -19,6 +19,22 @@
 #define QL_THREADS 128
 #define QL_WARPS (QL_THREADS / 32)
 
+// Lookup tables in shared memory: the QlTables hooks are described in common.cuh.
+// Shared bytes reserved for T's table (16 when it has none: zero-length arrays are not C++).
+template <class T>
+struct QlTableSmem { static constexpr int BYTES = QlTables<T>::BYTES > 0 ? QlTables<T>::BYTES : 16; };
+
+// Every thread copies its share of T's table (u32 words, coalesced); the caller's next
+// __syncthreads (the first tile's, in ql_rowgroups) publishes it before any lookup.
+template <class T>
+__device__ __forceinline__ void ql_stage_tables(u8* __restrict__ smem) {
+    if constexpr (QlTables<T>::BYTES > 0) {
+        const u32* src = (const u32*)T::table_source();  // (BYTES / 4,) words of the global table
+        u32* dst = (u32*)smem;                            // (BYTES / 4,) words in shared memory
+        for (int i = threadIdx.x; i < QlTables<T>::BYTES / 4; i += QL_THREADS) dst[i] = src[i];
+    }
+}
+
 template <class T>
 struct QlTile {
     static constexpr int CHUNKS_PER_BLOCK = T::QK / 32;
@@ -134,6 +150,8 @@ __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_
                                         const int4* __restrict__ xq, const float2* __restrict__ xds,
                                         float* __restrict__ out) {
     typedef QlTile<T> Tile;
+    __shared__ __align__(16) u8 tables[QlTableSmem<T>::BYTES];
+    ql_stage_tables<T>(tables);
     auto body = [&](u8 (*tile)[Tile::BYTES], int block0, int nb, float (&acc)[NCOLS][R]) {
         const int k = threadIdx.x;  // this thread's chunk within the tile
         if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
@@ -145,7 +163,9 @@ __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_
             const int q[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};  // int8 elements 4i..4i+3
             const float2 ds = xds[col * nchunks + chunk];
 #pragma unroll
-            for (int r = 0; r < R; ++r) acc[col][r] += T::vec_dot(tile[r] + blk * T::BYTES, c, q, ds.x, ds.y);
+            for (int r = 0; r < R; ++r) {
+                acc[col][r] += ql_vec_dot<T>(tables, tile[r] + blk * T::BYTES, c, q, ds.x, ds.y);  // row r's block
+            }
         }
     };
     ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, body);
@@ -155,6 +175,8 @@ template <class T, int NCOLS, int R>
 __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
                                         const float4* __restrict__ x, float* __restrict__ out) {
     typedef QlTile<T> Tile;
+    __shared__ __align__(16) u8 tables[QlTableSmem<T>::BYTES];
+    ql_stage_tables<T>(tables);
     auto body = [&](u8 (*tile)[Tile::BYTES], int block0, int nb, float (&acc)[NCOLS][R]) {
         const int k = threadIdx.x;
         if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
@@ -173,7 +195,7 @@ __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_
 #pragma unroll
             for (int r = 0; r < R; ++r) {
                 float wv[8];
-                T::dequant(tile[r] + blk * T::BYTES, 4 * c + g, wv);
+                ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
 #pragma unroll
                 for (int col = 0; col < NCOLS; ++col) {
 #pragma unroll

@@ -2,10 +2,13 @@
 //
 // Filled at module load by engine/kernels/tables.py (upload_tables), from the arrays that
 // engine.quant.grids.lookup_tables() derives from gguf; the names below are the keys of
-// tables.device_table_arrays(). Grids live in global memory (data-dependent lookups from
-// every lane, cached in L1); the 16-entry kvalues tables are read uniformly by a warp and
-// live in constant memory. On a host compiler both are plain arrays (the host harness
-// fills them through the shared library's symbols).
+// tables.device_table_arrays(). Grids live in global memory; the mat-vec kernels copy a
+// type's grid into shared memory once per CTA (SMEM_TABLE_BYTES / table_source() in
+// types_iq.cuh, QlTables in common.cuh), so the data-dependent per-lane lookups hit shared
+// memory; dequantize-to-f16 reads the global copy. The 16-entry kvalues tables are read
+// uniformly by a warp (4 words, then byte permutes) and live in constant memory. On a host
+// compiler both are plain arrays (the host harness fills them through the shared library's
+// symbols).
 #pragma once
 #include "common.cuh"
 
@@ -41,4 +44,17 @@ QL_DEV void ql_kv16_lookup8(u32 w, const u32* kv, u32& lo, u32& hi) {
   const u32 half1 = __byte_perm(__byte_perm(kv[0], kv[1], sel1), __byte_perm(kv[2], kv[3], sel1), pick_upper >> 16);
   lo = __byte_perm(half0, half1, 0x6420u);  // bytes b0lo b1lo b2lo b3lo
   hi = __byte_perm(half0, half1, 0x7531u);  // bytes b0hi b1hi b2hi b3hi
+}
+
+// 8 table entries times dl: w0, w1 hold 8 bytes (bytes 0..3 / 4..7); element j is the entry of
+// byte j's high nibble when `high`, else of its low nibble. Exact: the int8 entries become
+// floats through ql_bytes_to_f32x4 (entry + 128 as an unsigned byte, bias 128).
+QL_DEV void ql_kv16_dequant8(u32 w0, u32 w1, int high, const u32* kv, float dl, float out[8]) {
+  u32 lo0, hi0, lo1, hi1;
+  ql_kv16_lookup8(w0, kv, lo0, hi0);  // int8 entries of bytes 0..3 (low / high nibbles)
+  ql_kv16_lookup8(w1, kv, lo1, hi1);  // int8 entries of bytes 4..7
+  float values[8];
+  ql_bytes_to_f32x4((high ? hi0 : lo0) ^ 0x80808080u, 128.0f, values);      // elements 0..3
+  ql_bytes_to_f32x4((high ? hi1 : lo1) ^ 0x80808080u, 128.0f, values + 4);  // elements 4..7
+  for (int j = 0; j < 8; ++j) out[j] = dl * values[j];
 }

@@ -13,10 +13,8 @@ struct MXFP4 {
   // e u8 @0 | qs[16] @1: element j = kvalues_fp4[low nibble of qs[j]], element 16+j = high nibble
   static constexpr int QK = 32, BYTES = 17;
   static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    const u8* bytes = blk + 1 + 8 * (g & 1);  // (8,) bytes holding elements 8g..8g+7
-    const int shift = 4 * (g >> 1);
-    const float d = fp4_e8m0_half(blk[0]);
-    for (int j = 0; j < 8; ++j) out[j] = d * (float)ql_kv16_value(kvalues_fp4, (bytes[j] >> shift) & 15u);
+    const u8* bytes = blk + 1 + 8 * (g & 1);  // (8,) bytes holding elements 8g..8g+7 (any alignment)
+    ql_kv16_dequant8(load_u32_a1(bytes), load_u32_a1(bytes + 4), g >> 1, kvalues_fp4, fp4_e8m0_half(blk[0]), out);
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     (void)c, (void)s;

@@ -29,12 +29,14 @@ QL_DEV int iq_dot8(u32 g_lo, u32 g_hi, u32 signs8, const int* q, int sumi) {
   return dp4a(iq_apply_signs(g_hi, iq_sign_ones(signs8 >> 4)), q[1], sumi);  // elements 4..7
 }
 
-// Dequantize one group of 8 grid values with sign bits signs8 and group scale dl.
+// Dequantize one group of 8 grid values with sign bits signs8 and group scale dl: the bytes
+// become exact floats with byte permutes (no I2F), the sign bit is xored into bit 31.
 QL_DEV void iq_dequant8(u32 g_lo, u32 g_hi, u32 signs8, float dl, float out[8]) {
+  float values[8];
+  ql_bytes_to_f32x4(g_lo, 0.0f, values);      // values[0..4) = bytes of g_lo (elements 0..3)
+  ql_bytes_to_f32x4(g_hi, 0.0f, values + 4);  // values[4..8) = bytes of g_hi (elements 4..7)
   for (int j = 0; j < 8; ++j) {
-    const u32 value = ((j < 4 ? g_lo : g_hi) >> (8 * (j & 3))) & 255u;  // byte j & 3 of the half
-    const float scaled = dl * (float)value;
-    out[j] = ((signs8 >> j) & 1u) ? -scaled : scaled;
+    out[j] = ql_bits_to_f32(ql_f32_to_bits(dl * values[j]) ^ (((signs8 >> j) & 1u) << 31));  // sign bit j
   }
 }
 
@@ -70,91 +72,122 @@ QL_DEV int iq_kv16_dot32(const u32 words[4], const u32* kv, const int* q) {
 }
 
 // Elements [8h, 8h+8) of such a 32-element run (h: bit 0 = byte half, bit 1 = high nibbles).
+// qs: 2-byte aligned. Table entries come from byte permutes of kv (uniform loads), not per-lane lookups.
 QL_DEV void iq_kv16_dequant8(const u8* qs, int h, const u32* kv, float dl, float out[8]) {
   const u8* bytes = qs + 8 * (h & 1);  // (8,) bytes holding the 8 nibbles
-  const int shift = 4 * (h >> 1);
-  for (int j = 0; j < 8; ++j) out[j] = dl * (float)ql_kv16_value(kv, (bytes[j] >> shift) & 15u);
+  ql_kv16_dequant8(load_u32_a2(bytes), load_u32_a2(bytes + 4), h >> 1, kv, dl, out);
 }
 
 QL_DEV float iq_d(const u8* blk) { return f16_to_f32(load_u16(blk)); }  // f16 super-scale @0
+
+// Entry i of a grid table at tab (global or the CTA's shared-memory copy; 8-/4-byte aligned).
+QL_DEV u64 iq_grid64(const u8* tab, u32 i) { return ((const u64*)tab)[i]; }  // tab: (n,) u64
+QL_DEV u32 iq_grid32(const u8* tab, u32 i) { return ((const u32*)tab)[i]; }  // tab: (n,) u32
 
 // ---- IQ2 -------------------------------------------------------------------------------
 
 struct IQ2_XXS {
   // d f16 @0 | 8 bytes per sub-block @2+8ib: 4 grid indices, then u32 (4 x 7 sign bits, scale bits 28..31)
   static constexpr int QK = 256, BYTES = 66;
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+  static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const u8* sub = blk + 2 + 8 * (g >> 2);  // (8,) bytes of sub-block g / 4
     const int l = g & 3;                     // group within the sub-block
     const u32 aux = load_u32_a2(sub + 4);
-    const u64 grid = iq2xxs_grid[sub[l]];
+    const u64 grid = iq_grid64(tab, sub[l]);
     const float dl = iq_d(blk) * (0.5f + (float)(aux >> 28)) * 0.25f;
     iq_dequant8((u32)grid, (u32)(grid >> 32), iq_ksigns((aux >> (7 * l)) & 127u), dl, out);
   }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+  static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
+                                const int* __restrict__ q, float d, float s) {
     (void)s;
     const u8* sub = blk + 2 + 8 * c;        // (8,) bytes of sub-block c
     const u32 indices = load_u32_a2(sub);   // byte l = grid index of group l
     const u32 aux = load_u32_a2(sub + 4);
     int sumi = 0;
     for (int l = 0; l < 4; ++l) {
-      const u64 grid = iq2xxs_grid[(indices >> (8 * l)) & 255u];
+      const u64 grid = iq_grid64(tab, (indices >> (8 * l)) & 255u);
       sumi = iq_dot8((u32)grid, (u32)(grid >> 32), iq_ksigns((aux >> (7 * l)) & 127u), q + 2 * l, sumi);
     }
     return iq_d(blk) * 0.125f * d * (float)(sumi * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 4
+  }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xxs_grid);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq2xxs_grid; }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    dequant_t(table_source(), blk, g, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    return vec_dot_t(table_source(), blk, c, q, d, s);
   }
 };
 
 struct IQ2_XS {
   // d @0 | u16 per group @2+2g (9-bit grid index, 7 sign bits) | scales u8[8] @66 (nibble per 2 groups)
   static constexpr int QK = 256, BYTES = 74;
-  static QL_DEV int group_dot(u32 v, const int* q, int sumi) {
-    const u64 grid = iq2xs_grid[v & 511u];
+  static QL_DEV int group_dot(const u8* tab, u32 v, const int* q, int sumi) {
+    const u64 grid = iq_grid64(tab, v & 511u);
     return iq_dot8((u32)grid, (u32)(grid >> 32), iq_ksigns((v >> 9) & 127u), q, sumi);
   }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+  static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const u32 v = load_u16(blk + 2 + 2 * g);                      // u16 of group g
     const u32 ls = (blk[66 + (g >> 2)] >> (4 * ((g >> 1) & 1))) & 15u;  // nibble of groups 2h, 2h+1
-    const u64 grid = iq2xs_grid[v & 511u];
+    const u64 grid = iq_grid64(tab, v & 511u);
     const float dl = iq_d(blk) * (0.5f + (float)ls) * 0.25f;
     iq_dequant8((u32)grid, (u32)(grid >> 32), iq_ksigns((v >> 9) & 127u), dl, out);
   }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+  static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
+                                const int* __restrict__ q, float d, float s) {
     (void)s;
     const u32 w01 = load_u32_a2(blk + 2 + 8 * c);  // u16 of groups 0, 1
     const u32 w23 = load_u32_a2(blk + 6 + 8 * c);  // u16 of groups 2, 3
-    const int sum01 = group_dot(w01 >> 16, q + 2, group_dot(w01 & 0xFFFFu, q, 0));
-    const int sum23 = group_dot(w23 >> 16, q + 6, group_dot(w23 & 0xFFFFu, q + 4, 0));
+    const int sum01 = group_dot(tab, w01 >> 16, q + 2, group_dot(tab, w01 & 0xFFFFu, q, 0));
+    const int sum23 = group_dot(tab, w23 >> 16, q + 6, group_dot(tab, w23 & 0xFFFFu, q + 4, 0));
     const u32 scales = blk[66 + c];
     const int sumi = sum01 * (2 * (int)(scales & 15u) + 1) + sum23 * (2 * (int)(scales >> 4) + 1);
     return iq_d(blk) * 0.125f * d * (float)sumi;
+  }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xs_grid);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq2xs_grid; }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    dequant_t(table_source(), blk, g, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    return vec_dot_t(table_source(), blk, c, q, d, s);
   }
 };
 
 struct IQ2_S {
   // d @0 | qs[32] @2 (low index bits) | signs[32] @34 | qh[8] @66 (2 index bits per group) | scales[8] @74
   static constexpr int QK = 256, BYTES = 82;
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+  static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const int ib = g >> 2, l = g & 3;
     const u32 index = blk[2 + g] | (((u32)blk[66 + ib] >> (2 * l)) & 3u) << 8;
     const u32 ls = (blk[74 + ib] >> (4 * (l >> 1))) & 15u;
-    const u64 grid = iq2s_grid[index];
+    const u64 grid = iq_grid64(tab, index);
     const float dl = iq_d(blk) * (0.5f + (float)ls) * 0.25f;
     iq_dequant8((u32)grid, (u32)(grid >> 32), blk[34 + g], dl, out);
   }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+  static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
+                                const int* __restrict__ q, float d, float s) {
     (void)s;
     const u32 indices = load_u32_a2(blk + 2 + 4 * c);  // byte l: low index bits of group l
     const u32 signs = load_u32_a2(blk + 34 + 4 * c);   // byte l: sign bits of group l
     const u32 qh = blk[66 + c];
     int sums[2] = {0, 0};
     for (int l = 0; l < 4; ++l) {
-      const u64 grid = iq2s_grid[((indices >> (8 * l)) & 255u) | ((qh << (8 - 2 * l)) & 0x300u)];
+      const u64 grid = iq_grid64(tab, ((indices >> (8 * l)) & 255u) | ((qh << (8 - 2 * l)) & 0x300u));
       sums[l >> 1] = iq_dot8((u32)grid, (u32)(grid >> 32), signs >> (8 * l), q + 2 * l, sums[l >> 1]);
     }
     const u32 scales = blk[74 + c];
     const int sumi = sums[0] * (2 * (int)(scales & 15u) + 1) + sums[1] * (2 * (int)(scales >> 4) + 1);
     return iq_d(blk) * 0.125f * d * (float)sumi;
+  }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2s_grid);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq2s_grid; }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    dequant_t(table_source(), blk, g, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    return vec_dot_t(table_source(), blk, c, q, d, s);
   }
 };
 
@@ -163,24 +196,33 @@ struct IQ2_S {
 struct IQ3_XXS {
   // d @0 | qs[64] @2 (8 grid indices per sub-block, 4 values each) | u32 @66+4ib (4 x 7 sign bits, scale bits 28..31)
   static constexpr int QK = 256, BYTES = 98;
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+  static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const int ib = g >> 2, l = g & 3;
     const u8* indices = blk + 2 + 8 * ib + 2 * l;  // (2,) grid indices of group g
     const u32 aux = load_u32_a2(blk + 66 + 4 * ib);
     const float dl = iq_d(blk) * (0.5f + (float)(aux >> 28)) * 0.5f;
-    iq_dequant8(iq3xxs_grid[indices[0]], iq3xxs_grid[indices[1]], iq_ksigns((aux >> (7 * l)) & 127u), dl, out);
+    iq_dequant8(iq_grid32(tab, indices[0]), iq_grid32(tab, indices[1]), iq_ksigns((aux >> (7 * l)) & 127u), dl, out);
   }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+  static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
+                                const int* __restrict__ q, float d, float s) {
     (void)s;
     const u32 idx[2] = {load_u32_a2(blk + 2 + 8 * c), load_u32_a2(blk + 6 + 8 * c)};  // indices 0..3, 4..7
     const u32 aux = load_u32_a2(blk + 66 + 4 * c);
     int sumi = 0;
     for (int l = 0; l < 4; ++l) {
       const u32 pair = idx[l >> 1] >> (16 * (l & 1));  // bytes 0, 1: indices 2l, 2l+1
-      sumi = iq_dot8(iq3xxs_grid[pair & 255u], iq3xxs_grid[(pair >> 8) & 255u], iq_ksigns((aux >> (7 * l)) & 127u),
-                     q + 2 * l, sumi);
+      sumi = iq_dot8(iq_grid32(tab, pair & 255u), iq_grid32(tab, (pair >> 8) & 255u),
+                     iq_ksigns((aux >> (7 * l)) & 127u), q + 2 * l, sumi);
     }
     return iq_d(blk) * 0.25f * d * (float)(sumi * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 2
+  }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq3xxs_grid);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq3xxs_grid; }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    dequant_t(table_source(), blk, g, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    return vec_dot_t(table_source(), blk, c, q, d, s);
   }
 };
 
@@ -188,14 +230,15 @@ struct IQ3_S {
   // d @0 | qs[64] @2 (low index bits) | qh[8] @66 (bit k: 9th bit of index k) | signs[32] @74 | scales[4] @106
   static constexpr int QK = 256, BYTES = 110;
   static QL_DEV u32 scale(const u8* blk, int ib) { return (blk[106 + (ib >> 1)] >> (4 * (ib & 1))) & 15u; }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+  static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const int ib = g >> 2, l = g & 3;
     const u8* indices = blk + 2 + 8 * ib + 2 * l;  // (2,) low index bits of group g
     const u32 qh = (u32)blk[66 + ib] >> (2 * l);    // bits 0, 1: 9th bits of the two indices
     const float dl = iq_d(blk) * (float)(1u + 2u * scale(blk, ib));
-    iq_dequant8(iq3s_grid[indices[0] | (qh & 1u) << 8], iq3s_grid[indices[1] | (qh & 2u) << 7], blk[74 + g], dl, out);
+    iq_dequant8(iq_grid32(tab, indices[0] | (qh & 1u) << 8), iq_grid32(tab, indices[1] | (qh & 2u) << 7), blk[74 + g], dl, out);
   }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+  static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
+                                const int* __restrict__ q, float d, float s) {
     (void)s;
     const u32 idx[2] = {load_u32_a2(blk + 2 + 8 * c), load_u32_a2(blk + 6 + 8 * c)};  // low bits of indices 0..7
     const u32 qh = blk[66 + c];
@@ -205,9 +248,17 @@ struct IQ3_S {
       const u32 pair = idx[l >> 1] >> (16 * (l & 1));  // bytes 0, 1: indices 2l, 2l+1
       const u32 lo = (pair & 255u) | ((qh << (8 - 2 * l)) & 0x100u);
       const u32 hi = ((pair >> 8) & 255u) | ((qh << (7 - 2 * l)) & 0x100u);
-      sumi = iq_dot8(iq3s_grid[lo], iq3s_grid[hi], signs >> (8 * l), q + 2 * l, sumi);
+      sumi = iq_dot8(iq_grid32(tab, lo), iq_grid32(tab, hi), signs >> (8 * l), q + 2 * l, sumi);
     }
     return iq_d(blk) * d * (float)(sumi * (int)(1u + 2u * scale(blk, c)));
+  }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq3s_grid);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq3s_grid; }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    dequant_t(table_source(), blk, g, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    return vec_dot_t(table_source(), blk, c, q, d, s);
   }
 };
 
@@ -216,22 +267,31 @@ struct IQ3_S {
 struct IQ1_S {
   // d @0 | qs[32] @2 (low index bits) | qh u16[8] @34: 3 index bits per group, scale bits 12..14, delta sign bit 15
   static constexpr int QK = 256, BYTES = 50;
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+  static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const u32 h = load_u16(blk + 34 + 2 * (g >> 2));
     const u32 index = blk[2 + g] | ((h >> (3 * (g & 3))) & 7u) << 8;
     const float dl = iq_d(blk) * (float)(2u * ((h >> 12) & 7u) + 1u);
-    iq1_dequant8(iq1s_grid_nib[index], (h & 0x8000u) != 0, dl, out);
+    iq1_dequant8(iq_grid32(tab, index), (h & 0x8000u) != 0, dl, out);
   }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+  static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
+                                const int* __restrict__ q, float d, float s) {
     (void)s;
     const u32 h = load_u16(blk + 34 + 2 * c);
     const u32 indices = load_u32_a2(blk + 2 + 4 * c);  // byte l: low index bits of group l
     int sumi = 0;
     for (int l = 0; l < 4; ++l) {
       const u32 index = ((indices >> (8 * l)) & 255u) | ((h >> (3 * l)) & 7u) << 8;
-      sumi = iq1_dot8(iq1s_grid_nib[index], h >> 15, q + 2 * l, sumi);
+      sumi = iq1_dot8(iq_grid32(tab, index), h >> 15, q + 2 * l, sumi);
     }
     return iq_d(blk) * 0.125f * d * (float)(sumi * (int)(2u * ((h >> 12) & 7u) + 1u));
+  }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq1s_grid_nib);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq1s_grid_nib; }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    dequant_t(table_source(), blk, g, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    return vec_dot_t(table_source(), blk, c, q, d, s);
   }
 };
 
@@ -247,15 +307,16 @@ struct IQ1_M {
   static QL_DEV u32 scales6(const u8* blk, int ib) {  // two 3-bit scales of sub-block ib (halves 0, 1)
     return load_u16(blk + 48 + 2 * (ib >> 1)) >> (6 * (ib & 1));
   }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+  static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const int ib = g >> 2, l = g & 3;
     const u32 nib = (load_u16(blk + 32 + 2 * ib) >> (4 * l)) & 15u;  // qh nibble of group g
     const u32 index = blk[g] | (nib & 7u) << 8;
     const u32 ls = (scales6(blk, ib) >> (3 * (l >> 1))) & 7u;
     const float dl = super_scale(blk) * (float)(2u * ls + 1u);
-    iq1_dequant8(iq1s_grid_nib[index], (nib & 8u) != 0, dl, out);
+    iq1_dequant8(iq_grid32(tab, index), (nib & 8u) != 0, dl, out);
   }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+  static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
+                                const int* __restrict__ q, float d, float s) {
     (void)s;
     const u32 indices = load_u32_a2(blk + 4 * c);  // byte l: low index bits of group l
     const u32 qh = load_u16(blk + 32 + 2 * c);     // nibble l: group l
@@ -263,11 +324,19 @@ struct IQ1_M {
     for (int l = 0; l < 4; ++l) {
       const u32 nib = qh >> (4 * l);
       const u32 index = ((indices >> (8 * l)) & 255u) | (nib & 7u) << 8;
-      sums[l >> 1] = iq1_dot8(iq1s_grid_nib[index], nib & 8u, q + 2 * l, sums[l >> 1]);
+      sums[l >> 1] = iq1_dot8(iq_grid32(tab, index), nib & 8u, q + 2 * l, sums[l >> 1]);
     }
     const u32 ls = scales6(blk, c);
     const int sumi = sums[0] * (int)(2u * (ls & 7u) + 1u) + sums[1] * (int)(2u * ((ls >> 3) & 7u) + 1u);
     return super_scale(blk) * 0.125f * d * (float)sumi;
+  }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq1s_grid_nib);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq1s_grid_nib; }
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    dequant_t(table_source(), blk, g, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    return vec_dot_t(table_source(), blk, c, q, d, s);
   }
 };
 

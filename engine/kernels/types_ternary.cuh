@@ -60,7 +60,9 @@ struct TQ2_0 {
     const u8* bytes = blk + 32 * (g >> 4) + 8 * (g & 3);  // (8,) bytes of elements 8g..8g+7
     const int shift = 2 * ((g >> 2) & 3);
     const float d = f16_to_f32(load_u16(blk + 64));
-    for (int j = 0; j < 8; ++j) out[j] = d * (float)((int)((bytes[j] >> shift) & 3u) - 1);
+    ql_bytes_to_f32x4((load_u32_a2(bytes) >> shift) & 0x03030303u, 1.0f, out);          // q - 1, elements 0..3
+    ql_bytes_to_f32x4((load_u32_a2(bytes + 4) >> shift) & 0x03030303u, 1.0f, out + 4);  // q - 1, elements 4..7
+    for (int j = 0; j < 8; ++j) out[j] *= d;
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     const u8* qs = blk + 32 * (c >> 2);  // (32,) bytes holding chunk c in bit pair c % 4
