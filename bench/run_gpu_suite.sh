@@ -24,6 +24,6 @@ print(f"precompiled every module in {time.time() - t:.1f} s")
 PY
 timeout "$test_s" python3 -m pytest -q -m gpu -p no:cacheprovider tests/kernels tests/runtime > "$out/gpu-tests.txt" 2>&1
 echo "gpu tests rc=$?" >> "$out/gpu-tests.txt"
-timeout "$matvec_s" python3 bench/matvec.py --out "$out" >> "$out/bench-log.txt" 2>&1 || echo "matvec rc=$?" >> "$out/gpu-tests.txt"
+timeout "$matvec_s" python3 bench/matvec.py --out "$out" ${MATVEC_ARGS:-} >> "$out/bench-log.txt" 2>&1 || echo "matvec rc=$?" >> "$out/gpu-tests.txt"
 timeout "$decode_s" python3 bench/decode.py --models 1B,8B --out "$out" >> "$out/bench-log.txt" 2>&1 || echo "decode rc=$?" >> "$out/gpu-tests.txt"
 ls -la "$out"

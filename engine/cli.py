@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import sys
+import traceback
 
 from engine import __version__
 from engine.diagnostics import DiagnosticError
@@ -33,6 +36,21 @@ def print_diagnostic(diag) -> None:
         print(f"  {diag.detail}", file=sys.stderr)
     for remedy in diag.remedies:
         print(f"  fix: {remedy.label}", file=sys.stderr)
+    if os.environ.get("QUANTLAUNCH_DEBUG") and diag.technical:
+        print(json.dumps(diag.technical, indent=2, default=str), file=sys.stderr)
+
+
+def internal_error(exc: BaseException):
+    """An unexpected exception as a diagnostic: one clear line, the traceback only on request."""
+    from engine.diagnostics import error
+
+    return error(
+        "QL-E-INTERNAL",
+        f"Internal error: {type(exc).__name__}: {exc}"[:300],
+        "QuantLaunch hit a problem it did not expect. Run again with QUANTLAUNCH_DEBUG=1 to see "
+        "the technical details, and please report them.",
+        traceback="".join(traceback.format_exception(exc))[-4000:],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # never a raw traceback for a user
+        print_diagnostic(internal_error(exc))
+        return 1
 
 
 if __name__ == "__main__":
