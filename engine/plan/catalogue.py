@@ -42,7 +42,7 @@ def no_gpu(reason: str, simulated: bool) -> Diagnostic:
     return info(
         "QL-I-NO-GPU",
         "No NVIDIA GPU found: running on the CPU",
-        f"No usable NVIDIA GPU was found on {where} ({reason or 'no reason given'}). The model will run on "
+        f"No usable NVIDIA GPU was found on {where}: {reason or 'no reason given'}. The model will run on "
         "the CPU, which works but is much slower. Install or load the NVIDIA driver to use a GPU.",
         reason=reason,
     )
