@@ -159,6 +159,31 @@ QL_DEV void ql_bytes_to_f32x4(u32 v, float bias, float* out) {
     out[3] = ql_bits_to_f32(__byte_perm(v, 0x4B000000u, 0x7443u)) - (8388608.0f + bias);
 }
 
+// ---- whole-chunk float dot (the dmmv fast path) -----------------------------------------
+// 16 bytes at p (16-byte aligned) as 4 words, word i = bytes 4i..4i+3, little-endian.
+QL_DEV void ql_load_u32x4_a16(const u8* p, u32* out) {
+#if QL_ON_DEVICE
+    const uint4 v = *(const uint4*)p;  // one 16-byte load
+    out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+#else
+    __builtin_memcpy(out, p, 16);
+#endif
+}
+
+// acc + sum_i (byte i of v - bias) * x[i] for the 4 bytes of v (values 0..255, exact floats).
+QL_DEV float ql_dot_bytes4(u32 v, float bias, const float* x, float acc) {
+    float f[4];
+    ql_bytes_to_f32x4(v, bias, f);
+    return f[3] * x[3] + (f[2] * x[2] + (f[1] * x[1] + (f[0] * x[0] + acc)));
+}
+
+// Sum of n floats (n a multiple of 4), pairwise by 4-element partial sums.
+QL_DEV float ql_sum_f32(const float* x, int n) {
+    float sum = 0.0f;
+    for (int i = 0; i < n; i += 4) sum += (x[i] + x[i + 1]) + (x[i + 2] + x[i + 3]);
+    return sum;
+}
+
 // ---- dp4a: native where the arch has it, software below sm_61 or when asked ----------
 QL_DEV int dp4a(int a, int b, int c) {
 #if QL_ON_DEVICE && !defined(QL_SOFT_DP4A)
@@ -203,5 +228,35 @@ QL_DEV void ql_dequant(const u8* tab, const u8* __restrict__ blk, int g, float o
     } else {
         (void)tab;
         T::dequant(blk, g, out);
+    }
+}
+
+// Optional: a type may declare
+//   static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x);
+// = sum_j dequant(w)_j * x[j] over the 32 elements [32c, 32c+32) of one block (x: those 32
+// floats, in registers in dmmv), decoding scales once per chunk. The 1-column dmmv kernel uses
+// it when T has one (else its four-dequant-group path). ql_dot_f32<T> = T::dot_f32 when T has
+// it, else four dequant groups (the host harness checks both against float64). Declared only
+// where it measured faster on an H100 (Q3_K, Q4_K, Q5_K); Q2_K/Q6_K/legacy were slower.
+template <class T, class = void>
+struct QlDotF32 { static constexpr bool HAS = false; };
+template <class T>
+struct QlDotF32<T, typename ql_void_type<decltype(T::dot_f32((const u8*)0, 0, (const float*)0))>::type> {
+    static constexpr bool HAS = true;
+};
+
+template <class T>
+QL_DEV float ql_dot_f32(const u8* tab, const u8* __restrict__ blk, int c, const float* __restrict__ x) {
+    if constexpr (QlDotF32<T>::HAS) {
+        (void)tab;
+        return T::dot_f32(blk, c, x);
+    } else {
+        float sum = 0.0f;
+        for (int g = 0; g < 4; ++g) {
+            float wv[8];  // elements 32c + 8g .. +8
+            ql_dequant<T>(tab, blk, 4 * c + g, wv);
+            for (int e = 0; e < 8; ++e) sum += wv[e] * x[8 * g + e];
+        }
+        return sum;
     }
 }

@@ -4,7 +4,10 @@ them through ctypes: the CPU check of every type's dequant and vec_dot (no GPU n
 common.cuh makes QL_DEV ``static inline`` and supplies host versions of the intrinsics, so
 the type headers compile unchanged. Per type the generated source exports
 ``ql_host_dequant_<T>(const u8* blk, int g, float* out)`` and
-``ql_host_vec_dot_<T>(const u8* blk, int c, const int* q, float d, float s)``.
+``ql_host_vec_dot_<T>(const u8* blk, int c, const int* q, float d, float s)``, plus
+``ql_host_dot_f32_<T>(const u8* tab, const u8* blk, int c, const float* x)`` (ql_dot_f32<T>: the
+type's whole-chunk dot_f32 when it has one, else the dequant fallback) and
+``ql_host_has_dot_f32_<T>()``.
 Tables of tables.cuh are plain arrays on the host; :func:`fill_host_tables` fills them.
 """
 
@@ -42,6 +45,11 @@ def harness_source(family: str) -> str:
             f"{{ ql_dequant<{name}>(tab, blk, g, out); }}"
         )
         lines.append(f'extern "C" int ql_host_table_bytes_{name}() {{ return QlTables<{name}>::BYTES; }}')
+        lines.append(
+            f'extern "C" float ql_host_dot_f32_{name}(const u8* tab, const u8* blk, int c, const float* x) '
+            f"{{ return ql_dot_f32<{name}>(tab, blk, c, x); }}"
+        )
+        lines.append(f'extern "C" int ql_host_has_dot_f32_{name}() {{ return QlDotF32<{name}>::HAS ? 1 : 0; }}')
         if not qt.is_float:
             lines.append(
                 f'extern "C" float ql_host_vec_dot_{name}(const u8* blk, int c, const int* q, float d, float s) '
@@ -91,6 +99,10 @@ def _declare(lib: ctypes.CDLL, family: str) -> None:
         dequant_tab.argtypes, dequant_tab.restype = [u8p, u8p, ctypes.c_int, fp], None
         table_bytes = getattr(lib, f"ql_host_table_bytes_{qt.name}")
         table_bytes.argtypes, table_bytes.restype = [], ctypes.c_int
+        dot_f32 = getattr(lib, f"ql_host_dot_f32_{qt.name}")
+        dot_f32.argtypes, dot_f32.restype = [u8p, u8p, ctypes.c_int, fp], ctypes.c_float
+        has_dot_f32 = getattr(lib, f"ql_host_has_dot_f32_{qt.name}")
+        has_dot_f32.argtypes, has_dot_f32.restype = [], ctypes.c_int
         if not qt.is_float:
             vec_dot = getattr(lib, f"ql_host_vec_dot_{qt.name}")
             vec_dot.argtypes = [u8p, ctypes.c_int, ip, ctypes.c_float, ctypes.c_float]
@@ -155,3 +167,19 @@ def host_vec_dot_tab(lib: ctypes.CDLL, type_name: str, table: np.ndarray, block:
     fn = getattr(lib, f"ql_host_vec_dot_tab_{type_name}")
     return float(fn(table.ctypes.data, block.ctypes.data, c,
                     q_words.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), d, s))
+
+
+def host_has_dot_f32(lib: ctypes.CDLL, type_name: str) -> bool:
+    """Whether the type declares the whole-chunk dmmv fast path dot_f32 (QlDotF32<T>::HAS)."""
+    return bool(getattr(lib, f"ql_host_has_dot_f32_{type_name}")())
+
+
+def host_dot_f32(lib: ctypes.CDLL, type_name: str, block: np.ndarray, c: int, x: np.ndarray,
+                 table: np.ndarray | None = None) -> float:
+    """ql_dot_f32<T> of chunk c of one block with 32 floats x (the dmmv per-chunk dot); table:
+    the staged table bytes for a type with SMEM_TABLE_BYTES (None: no table)."""
+    block = np.ascontiguousarray(block, dtype=np.uint8)
+    x = np.ascontiguousarray(x, dtype=np.float32)  # (32,) elements 32c..32c+32 of the activations
+    table_ptr = None if table is None else np.ascontiguousarray(table, dtype=np.uint8).ctypes.data
+    fn = getattr(lib, f"ql_host_dot_f32_{type_name}")
+    return float(fn(table_ptr, block.ctypes.data, c, x.ctypes.data_as(ctypes.POINTER(ctypes.c_float))))

@@ -171,6 +171,51 @@ __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_
     ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, body);
 }
 
+// dmmv, one thread's chunk k of a tile, 1 column: the chunk's 32 floats of x go to registers
+// once, then one ql_dot_f32 per row (T's whole-chunk dot_f32 where it has one: scales decoded
+// once per chunk, min terms through sum(x)).
+template <class T, int R>
+__device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
+                                                   const float4* __restrict__ xp, float (&acc)[1][R]) {
+    float xv[32];  // x[32*chunk .. +32): 8 float4 loads
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        const float4 v = xp[i];
+        xv[4 * i] = v.x, xv[4 * i + 1] = v.y, xv[4 * i + 2] = v.z, xv[4 * i + 3] = v.w;
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r) acc[0][r] += ql_dot_f32<T>(tables, tile[r] + blk * T::BYTES, c, xv);  // row r's block
+}
+
+// dmmv, several columns (or a type without dot_f32): four dequant groups of 8 per row, each
+// reused for every column.
+template <class T, int NCOLS, int R>
+__device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
+                                                     const float4* __restrict__ x, long long chunk, int nchunks,
+                                                     float (&acc)[NCOLS][R]) {
+#pragma unroll
+    for (int g = 0; g < 4; ++g) {
+        float xv[NCOLS][8];  // x[col][32*chunk + 8g .. +8], reused for all R rows
+#pragma unroll
+        for (int col = 0; col < NCOLS; ++col) {
+            const float4* xp = x + (col * nchunks + chunk) * 8 + 2 * g;
+            const float4 a = xp[0], b = xp[1];
+            xv[col][0] = a.x, xv[col][1] = a.y, xv[col][2] = a.z, xv[col][3] = a.w;
+            xv[col][4] = b.x, xv[col][5] = b.y, xv[col][6] = b.z, xv[col][7] = b.w;
+        }
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            float wv[8];
+            ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
+#pragma unroll
+            for (int col = 0; col < NCOLS; ++col) {
+#pragma unroll
+                for (int e = 0; e < 8; ++e) acc[col][r] = fmaf(wv[e], xv[col][e], acc[col][r]);
+            }
+        }
+    }
+}
+
 template <class T, int NCOLS, int R>
 __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
                                         const float4* __restrict__ x, float* __restrict__ out) {
@@ -182,26 +227,10 @@ __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_
         if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
         const int blk = k / Tile::CHUNKS_PER_BLOCK, c = k % Tile::CHUNKS_PER_BLOCK;
         const long long chunk = (long long)block0 * Tile::CHUNKS_PER_BLOCK + k;
-#pragma unroll
-        for (int g = 0; g < 4; ++g) {
-            float xv[NCOLS][8];  // x[col][32*chunk + 8g .. +8], reused for all R rows
-#pragma unroll
-            for (int col = 0; col < NCOLS; ++col) {
-                const float4* xp = x + (col * nchunks + chunk) * 8 + 2 * g;
-                const float4 a = xp[0], b = xp[1];
-                xv[col][0] = a.x, xv[col][1] = a.y, xv[col][2] = a.z, xv[col][3] = a.w;
-                xv[col][4] = b.x, xv[col][5] = b.y, xv[col][6] = b.z, xv[col][7] = b.w;
-            }
-#pragma unroll
-            for (int r = 0; r < R; ++r) {
-                float wv[8];
-                ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
-#pragma unroll
-                for (int col = 0; col < NCOLS; ++col) {
-#pragma unroll
-                    for (int e = 0; e < 8; ++e) acc[col][r] = fmaf(wv[e], xv[col][e], acc[col][r]);
-                }
-            }
+        if constexpr (NCOLS == 1 && QlDotF32<T>::HAS) {
+            ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, x + chunk * 8, acc);  // x[0][32*chunk ..]
+        } else {
+            ql_dmmv_chunk_groups<T, NCOLS, R>(tables, tile, blk, c, x, chunk, nchunks, acc);
         }
     };
     ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, body);

@@ -78,6 +78,19 @@ struct Q3_K {
         const int dot = ql_q3k_scale(blk + 96, 2 * c) * sum_lo + ql_q3k_scale(blk + 96, 2 * c + 1) * sum_hi;
         return d * f16_to_f32(load_u16(blk + 108)) * (float)dot;
     }
+    static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
+        const int n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
+        float sum_lo = 0.0f, sum_hi = 0.0f;
+        for (int i = 0; i < 8; ++i) {
+            const u32 low = (load_u32_a2(blk + 32 + 32 * n + 4 * i) >> (2 * j)) & 0x03030303u;  // qs[32n+4i..]
+            const u32 high = (load_u32_a2(blk + 4 * i) >> (4 * n + j)) & 0x01010101u;  // hmask[4i..] bit 4n+j
+            if (i < 4) sum_lo = ql_dot_bytes4(low | (high << 2), 4.0f, x + 4 * i, sum_lo);  // q - 4: -4..3
+            else sum_hi = ql_dot_bytes4(low | (high << 2), 4.0f, x + 4 * i, sum_hi);
+        }
+        const float dot = (float)ql_q3k_scale(blk + 96, 2 * c) * sum_lo
+                        + (float)ql_q3k_scale(blk + 96, 2 * c + 1) * sum_hi;
+        return f16_to_f32(load_u16(blk + 108)) * dot;
+    }
 };
 
 struct Q4_K {
@@ -101,6 +114,18 @@ struct Q4_K {
             sumi = dp4a((int)v, q[i], sumi);
         }
         return f16_to_f32(load_u16(blk)) * (float)sc * d * (float)sumi - f16_to_f32(load_u16(blk + 2)) * (float)m * s;
+    }
+    // sum_l w_l x_l = d*sc * sum(q*x) - dmin*m * sum(x): scales decoded once per chunk.
+    static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
+        int sc, m;
+        ql_scale_min_k4(blk + 4, c, sc, m);
+        u32 qs[8];  // qs[32(c/2) .. +32): element l in byte l, nibble c%2
+        ql_load_u32x4_a16(blk + 16 + 32 * (c >> 1), qs);  // bytes 0..15 (BYTES = 144: 16-B aligned)
+        ql_load_u32x4_a16(blk + 32 + 32 * (c >> 1), qs + 4);  // bytes 16..31
+        float sum = 0.0f;
+        for (int i = 0; i < 8; ++i) sum = ql_dot_bytes4((qs[i] >> (4 * (c & 1))) & 0x0F0F0F0Fu, 0.0f, x + 4 * i, sum);
+        const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
+        return dl * sum - ml * ql_sum_f32(x, 32);
     }
 };
 
@@ -128,6 +153,22 @@ struct Q5_K {
             sumi = dp4a((int)(low | (high << 4)), q[i], sumi);
         }
         return f16_to_f32(load_u16(blk)) * (float)sc * d * (float)sumi - f16_to_f32(load_u16(blk + 2)) * (float)m * s;
+    }
+    static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
+        int sc, m;
+        ql_scale_min_k4(blk + 4, c, sc, m);
+        u32 qs[8], qh[8];  // qs[32(c/2) .. +32) and qh[0..32): element l in byte l
+        ql_load_u32x4_a16(blk + 48 + 32 * (c >> 1), qs);  // BYTES = 176: blocks 16-B aligned
+        ql_load_u32x4_a16(blk + 64 + 32 * (c >> 1), qs + 4);
+        ql_load_u32x4_a16(blk + 16, qh);
+        ql_load_u32x4_a16(blk + 32, qh + 4);
+        float sum = 0.0f;
+        for (int i = 0; i < 8; ++i) {
+            const u32 low = (qs[i] >> (4 * (c & 1))) & 0x0F0F0F0Fu, high = (qh[i] >> c) & 0x01010101u;  // qh bit c
+            sum = ql_dot_bytes4(low | (high << 4), 0.0f, x + 4 * i, sum);
+        }
+        const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
+        return dl * sum - ml * ql_sum_f32(x, 32);
     }
 };
 
