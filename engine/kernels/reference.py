@@ -18,16 +18,24 @@ def random_weight(type_name: str, rows: int, row_len: int, rng: np.random.Genera
     return raw, dense.astype(np.float64)
 
 
+def quantize_q8_1_blocks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x f32 (..., n), n % 32 == 0 -> q8_1 with the kernels' float32 arithmetic: q int8 (..., n/32, 32),
+    d = amax/127 f32 (..., n/32), s = d*sum(q) f32 (..., n/32); q = round-half-even(x / d)."""
+    chunks = np.asarray(x, np.float32).reshape(*x.shape[:-1], -1, 32)  # (..., n/32, 32)
+    d = (np.abs(chunks).max(axis=-1) / np.float32(127.0)).astype(np.float32)  # (..., n/32)
+    safe = np.where(d == 0, np.float32(1.0), d)[..., None]  # (..., n/32, 1)
+    q = np.where(d[..., None] == 0, 0, np.rint(chunks / safe)).astype(np.int8)  # same f32 division as the kernel
+    s = (d * q.astype(np.int32).sum(axis=-1).astype(np.float32)).astype(np.float32)  # (..., n/32)
+    return q, d, s
+
+
 def quantize_q8_1_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x f32 (ncols, n) -> (x rounded to q8_1 as float64 (ncols, n), d per element (ncols, n))."""
     ncols, n = x.shape
-    chunks = x.reshape(ncols, n // 32, 32)  # (ncols, nchunks, 32)
-    amax = np.abs(chunks).max(axis=2, keepdims=True)  # (ncols, nchunks, 1)
-    d = (amax / np.float32(127.0)).astype(np.float32)
-    safe_d = np.where(d == 0, np.float32(1), d)
-    q = np.where(d == 0, 0, np.rint(chunks / safe_d))  # (ncols, nchunks, 32), same f32 division as the kernel
-    rounded = q.astype(np.float64) * d.astype(np.float64)
-    return rounded.reshape(ncols, n), np.broadcast_to(d, chunks.shape).reshape(ncols, n).astype(np.float64)
+    q, d, _ = quantize_q8_1_blocks(x)  # (ncols, n/32, 32), (ncols, n/32)
+    rounded = q.astype(np.float64) * d[..., None].astype(np.float64)  # (ncols, n/32, 32)
+    d_each = np.broadcast_to(d[..., None], q.shape)  # (ncols, n/32, 32)
+    return rounded.reshape(ncols, n), d_each.reshape(ncols, n).astype(np.float64)
 
 
 def accumulation_scale(dense: np.ndarray, x: np.ndarray) -> np.ndarray:

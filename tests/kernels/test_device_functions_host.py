@@ -11,43 +11,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gguf import quants
+from host_support import quantize_chunk_q8_1
 
 from engine.kernels import host_harness
-from engine.kernels.sources import FAMILY_HEADERS, family_available
 from engine.quant.blocks import random_blocks
 from engine.quant.table import QUANT_TABLE, QUANTIZED_TYPES
 
 N_BLOCKS = 12
 
 
-@pytest.fixture(scope="module")
-def host_libraries(tmp_path_factory):
-    if host_harness.host_compiler() is None:
-        pytest.skip("no host C++ compiler (g++) for the device-function harness")
-    return {"dir": tmp_path_factory.mktemp("ql_host"), "libs": {}}
-
-
-def _library(host_libraries, family: str):
-    if not family_available(family):
-        pytest.skip(f"{FAMILY_HEADERS[family]} not written yet")
-    libs = host_libraries["libs"]
-    if family not in libs:
-        libs[family] = host_harness.build_host_library(family, host_libraries["dir"])
-    return libs[family]
-
-
-def quantize_q8_1(x: np.ndarray) -> tuple[np.ndarray, np.float32, np.float32]:
-    """(32,) float32 -> (q int8 (32,), d, s = d*sum(q)) exactly as ql_quantize_q8_1 does."""
-    amax = np.float32(np.max(np.abs(x)))
-    d = np.float32(amax / np.float32(127.0))
-    q = np.zeros(32, np.int8) if amax == 0 else np.rint(x / d).astype(np.int8)  # (32,)
-    return q, d, np.float32(d * np.float32(int(q.astype(np.int32).sum())))
-
-
 @pytest.mark.parametrize("type_name", [qt.name for qt in QUANTIZED_TYPES])
 def test_dequant_matches_gguf(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
-    lib = _library(host_libraries, qt.family)
+    lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(1000 + int(qt.ggml_type))
     blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
     reference = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems)  # (n, QK)
@@ -59,14 +35,14 @@ def test_dequant_matches_gguf(host_libraries, type_name):
 @pytest.mark.parametrize("type_name", [qt.name for qt in QUANTIZED_TYPES])
 def test_vec_dot_matches_float64_reference(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
-    lib = _library(host_libraries, qt.family)
+    lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(2000 + int(qt.ggml_type))
     blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
     weights = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems).astype(np.float64)
     for i in range(N_BLOCKS):
         for c in range(qt.block_elems // 32):
             x = (rng.standard_normal(32) * rng.uniform(0.1, 10)).astype(np.float32)  # (32,)
-            q, d, s = quantize_q8_1(x)
+            q, d, s = quantize_chunk_q8_1(x)
             terms = weights[i, 32 * c : 32 * c + 32] * (float(d) * q.astype(np.float64))  # (32,) chunk c
             got = host_harness.host_vec_dot(lib, type_name, blocks[i], c, q, float(d), float(s))
             tolerance = 1e-7 + 1e-5 * float(np.abs(terms).sum())
@@ -76,7 +52,7 @@ def test_vec_dot_matches_float64_reference(host_libraries, type_name):
 @pytest.mark.parametrize("type_name", ["F32", "F16", "BF16"])
 def test_float_pseudo_blocks_dequant(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
-    lib = _library(host_libraries, "float")
+    lib = host_libraries.get("float")
     rng = np.random.default_rng(7)
     values = random_blocks(type_name, 32, rng)  # (32, element bytes): one pseudo-block of 32 elements
     reference = quants.dequantize(values, qt.ggml_type).reshape(32)  # (32,)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gguf import quants
+from host_support import staged_copy
 
 from engine.kernels import host_harness
-from engine.kernels.tables import device_table_arrays
 from engine.quant.blocks import random_blocks
 from engine.quant.table import QUANT_TABLE, QUANTIZED_TYPES
 
@@ -22,34 +22,6 @@ N_BLOCKS = 8
 # Types that declare the whole-chunk fast path dot_f32; every other type takes the fallback.
 # (Q2_K, Q6_K and the legacy types had one too; it measured slower on an H100, so it went.)
 FAST_PATH_TYPES = {"Q3_K", "Q4_K", "Q5_K"}
-STAGED_TABLE = {  # type -> tables.cuh global its kernels stage in shared memory (as test_smem_tables_host)
-    "IQ2_XXS": "iq2xxs_grid",
-    "IQ2_XS": "iq2xs_grid",
-    "IQ2_S": "iq2s_grid",
-    "IQ3_XXS": "iq3xxs_grid",
-    "IQ3_S": "iq3s_grid",
-    "IQ1_S": "iq1s_grid_nib",
-    "IQ1_M": "iq1s_grid_nib",
-}
-
-
-@pytest.fixture(scope="module")
-def libraries(tmp_path_factory):
-    if host_harness.host_compiler() is None:
-        pytest.skip("no host C++ compiler (g++) for the device-function harness")
-    return {"dir": tmp_path_factory.mktemp("ql_host_dot_f32"), "libs": {}}
-
-
-def _library(libraries, family: str):
-    if family not in libraries["libs"]:
-        libraries["libs"][family] = host_harness.build_host_library(family, libraries["dir"])
-    return libraries["libs"][family]
-
-
-def _staged_copy(type_name: str) -> np.ndarray | None:
-    if type_name not in STAGED_TABLE:
-        return None
-    return device_table_arrays()[STAGED_TABLE[type_name]].view(np.uint8).copy()  # (SMEM_TABLE_BYTES,)
 
 
 def _activations(rng: np.random.Generator, kind: str) -> np.ndarray:
@@ -63,20 +35,20 @@ def _activations(rng: np.random.Generator, kind: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("type_name", [qt.name for qt in QUANTIZED_TYPES])
-def test_fast_path_declared_for_exactly_the_expected_types(libraries, type_name):
-    lib = _library(libraries, QUANT_TABLE[type_name].family)
+def test_fast_path_declared_for_exactly_the_expected_types(host_libraries, type_name):
+    lib = host_libraries.get(QUANT_TABLE[type_name].family)
     assert host_harness.host_has_dot_f32(lib, type_name) == (type_name in FAST_PATH_TYPES)
 
 
 @pytest.mark.parametrize("kind", ["normal", "wide", "offset"])
 @pytest.mark.parametrize("type_name", [qt.name for qt in QUANTIZED_TYPES])
-def test_dot_f32_matches_float64_reference(libraries, type_name, kind):
+def test_dot_f32_matches_float64_reference(host_libraries, type_name, kind):
     qt = QUANT_TABLE[type_name]
-    lib = _library(libraries, qt.family)
+    lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(3000 + int(qt.ggml_type))
     blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
     weights = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems).astype(np.float64)
-    table = _staged_copy(type_name)
+    table = staged_copy(type_name)
     for i in range(N_BLOCKS):
         for c in range(qt.block_elems // 32):
             x = _activations(rng, kind)  # (32,) elements 32c..32c+32
@@ -87,10 +59,10 @@ def test_dot_f32_matches_float64_reference(libraries, type_name, kind):
 
 
 @pytest.mark.parametrize("type_name", sorted(FAST_PATH_TYPES))
-def test_dot_f32_reads_only_its_chunk(libraries, type_name):
+def test_dot_f32_reads_only_its_chunk(host_libraries, type_name):
     """Each chunk's dot uses exactly its own 32 elements: a one-hot x picks out dequant(w)_j."""
     qt = QUANT_TABLE[type_name]
-    lib = _library(libraries, qt.family)
+    lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(4000 + int(qt.ggml_type))
     blocks = random_blocks(type_name, 2, rng)  # (2, block_bytes)
     weights = quants.dequantize(blocks, qt.ggml_type).reshape(2, qt.block_elems)  # (2, QK)

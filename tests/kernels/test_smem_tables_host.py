@@ -11,84 +11,48 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gguf import quants
+from host_support import STAGED_TABLE, quantize_chunk_q8_1, staged_copy
 
 from engine.kernels import host_harness
-from engine.kernels.tables import device_table_arrays
 from engine.quant.blocks import random_blocks
 from engine.quant.table import QUANT_TABLE, QUANTIZED_TYPES
 
 N_BLOCKS = 6
-STAGED_TABLE = {  # type -> tables.cuh global its kernels stage in shared memory
-    "IQ2_XXS": "iq2xxs_grid",
-    "IQ2_XS": "iq2xs_grid",
-    "IQ2_S": "iq2s_grid",
-    "IQ3_XXS": "iq3xxs_grid",
-    "IQ3_S": "iq3s_grid",
-    "IQ1_S": "iq1s_grid_nib",
-    "IQ1_M": "iq1s_grid_nib",
-}
-
-
-@pytest.fixture(scope="module")
-def libraries(tmp_path_factory):
-    if host_harness.host_compiler() is None:
-        pytest.skip("no host C++ compiler (g++) for the device-function harness")
-    return {"dir": tmp_path_factory.mktemp("ql_host_tab"), "libs": {}}
-
-
-def _library(libraries, family: str):
-    if family not in libraries["libs"]:
-        libraries["libs"][family] = host_harness.build_host_library(family, libraries["dir"])
-    return libraries["libs"][family]
-
-
-def _staged_copy(type_name: str) -> np.ndarray:
-    """The bytes a CTA copies into shared memory for this type (a 16-byte dummy when none)."""
-    if type_name not in STAGED_TABLE:
-        return np.zeros(16, np.uint8)
-    return device_table_arrays()[STAGED_TABLE[type_name]].view(np.uint8).copy()  # (SMEM_TABLE_BYTES,)
-
-
-def _quantize_q8_1(x: np.ndarray) -> tuple[np.ndarray, np.float32, np.float32]:
-    amax = np.float32(np.max(np.abs(x)))
-    d = np.float32(amax / np.float32(127.0))
-    q = np.zeros(32, np.int8) if amax == 0 else np.rint(x / d).astype(np.int8)  # (32,)
-    return q, d, np.float32(d * np.float32(int(q.astype(np.int32).sum())))
 
 
 @pytest.mark.parametrize("type_name", [qt.name for qt in QUANTIZED_TYPES])
-def test_table_bytes_declared_for_exactly_the_grid_types(libraries, type_name):
+def test_table_bytes_declared_for_exactly_the_grid_types(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
-    lib = _library(libraries, qt.family)
-    expected = _staged_copy(type_name).nbytes if type_name in STAGED_TABLE else 0
+    lib = host_libraries.get(qt.family)
+    expected = staged_copy(type_name).nbytes if type_name in STAGED_TABLE else 0
     assert host_harness.host_table_bytes(lib, type_name) == expected
 
 
 @pytest.mark.parametrize("type_name", [qt.name for qt in QUANTIZED_TYPES])
-def test_dequant_with_staged_table_matches_gguf(libraries, type_name):
+def test_dequant_with_staged_table_matches_gguf(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
-    lib = _library(libraries, qt.family)
+    lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(3000 + int(qt.ggml_type))
     blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
     reference = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems)  # (n, QK)
-    table = _staged_copy(type_name)
+    table = staged_copy(type_name)
     for i in range(N_BLOCKS):
         got = host_harness.host_dequant_block_tab(lib, type_name, table, blocks[i], qt.block_elems)  # (QK,)
         np.testing.assert_allclose(got, reference[i], rtol=1e-5, atol=1e-7, err_msg=f"{type_name} block {i}")
 
 
 @pytest.mark.parametrize("type_name", [qt.name for qt in QUANTIZED_TYPES])
-def test_vec_dot_with_staged_table_matches_float64(libraries, type_name):
+def test_vec_dot_with_staged_table_matches_float64(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
-    lib = _library(libraries, qt.family)
+    lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(4000 + int(qt.ggml_type))
     blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
     weights = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems).astype(np.float64)
-    table = _staged_copy(type_name)
+    table = staged_copy(type_name)
     for i in range(N_BLOCKS):
         for c in range(qt.block_elems // 32):
             x = (rng.standard_normal(32) * rng.uniform(0.1, 10)).astype(np.float32)  # (32,)
-            q, d, s = _quantize_q8_1(x)
+            q, d, s = quantize_chunk_q8_1(x)
             terms = weights[i, 32 * c : 32 * c + 32] * (float(d) * q.astype(np.float64))  # (32,) chunk c
             got = host_harness.host_vec_dot_tab(lib, type_name, table, blocks[i], c, q, float(d), float(s))
             tolerance = 1e-7 + 1e-5 * float(np.abs(terms).sum())
@@ -96,12 +60,12 @@ def test_vec_dot_with_staged_table_matches_float64(libraries, type_name):
 
 
 @pytest.mark.parametrize("type_name", sorted(STAGED_TABLE))
-def test_the_passed_table_is_the_one_read(libraries, type_name):
+def test_the_passed_table_is_the_one_read(host_libraries, type_name):
     """A zeroed table must change dequant output: the functions read `tab`, not the global."""
     qt = QUANT_TABLE[type_name]
-    lib = _library(libraries, qt.family)
+    lib = host_libraries.get(qt.family)
     blocks = random_blocks(type_name, 2, np.random.default_rng(5))  # (2, block_bytes)
-    zeroed = np.zeros_like(_staged_copy(type_name))
-    staged = host_harness.host_dequant_block_tab(lib, type_name, _staged_copy(type_name), blocks[0], qt.block_elems)
+    zeroed = np.zeros_like(staged_copy(type_name))
+    staged = host_harness.host_dequant_block_tab(lib, type_name, staged_copy(type_name), blocks[0], qt.block_elems)
     poisoned = host_harness.host_dequant_block_tab(lib, type_name, zeroed, blocks[0], qt.block_elems)
     assert not np.array_equal(staged, poisoned)

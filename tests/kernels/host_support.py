@@ -1,0 +1,31 @@
+"""Helpers of the host-harness tests: one q8_1 chunk, and the table a CTA stages."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.kernels.reference import quantize_q8_1_blocks
+from engine.kernels.tables import device_table_arrays
+
+STAGED_TABLE = {  # type -> tables.cuh global its mat-vec kernels stage in shared memory
+    "IQ2_XXS": "iq2xxs_grid",
+    "IQ2_XS": "iq2xs_grid",
+    "IQ2_S": "iq2s_grid",
+    "IQ3_XXS": "iq3xxs_grid",
+    "IQ3_S": "iq3s_grid",
+    "IQ1_S": "iq1s_grid_nib",
+    "IQ1_M": "iq1s_grid_nib",
+}
+
+
+def staged_copy(type_name: str) -> np.ndarray:
+    """The bytes a CTA copies into shared memory for this type (a 16-byte dummy when none)."""
+    if type_name not in STAGED_TABLE:
+        return np.zeros(16, np.uint8)
+    return device_table_arrays()[STAGED_TABLE[type_name]].view(np.uint8).copy()  # (SMEM_TABLE_BYTES,)
+
+
+def quantize_chunk_q8_1(x: np.ndarray) -> tuple[np.ndarray, np.float32, np.float32]:
+    """(32,) float32 -> (q int8 (32,), d, s = d*sum(q)) exactly as ql_quantize_q8_1 does."""
+    q, d, s = quantize_q8_1_blocks(x.reshape(1, 32))  # (1, 1, 32), (1, 1), (1, 1)
+    return q[0, 0], d[0, 0], s[0, 0]
