@@ -84,9 +84,22 @@ QL_DEV float iq_d(const u8* blk) { return f16_to_f32(load_u16(blk)); }  // f16 s
 QL_DEV u64 iq_grid64(const u8* tab, u32 i) { return ((const u64*)tab)[i]; }  // tab: (n,) u64
 QL_DEV u32 iq_grid32(const u8* tab, u32 i) { return ((const u32*)tab)[i]; }  // tab: (n,) u32
 
+// The grid types implement dequant_t / vec_dot_t once, on a table pointer (the CTA's staged
+// copy in the mat-vec kernels); this base adds the interface's dequant / vec_dot on the global
+// table (T::table_source()), used by the dequantize-to-f16 kernel and the host harness.
+template <class T>
+struct IqGlobalTable {
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    T::dequant_t(T::table_source(), blk, g, out);
+  }
+  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
+    return T::vec_dot_t(T::table_source(), blk, c, q, d, s);
+  }
+};
+
 // ---- IQ2 -------------------------------------------------------------------------------
 
-struct IQ2_XXS {
+struct IQ2_XXS : IqGlobalTable<IQ2_XXS> {
   // d f16 @0 | 8 bytes per sub-block @2+8ib: 4 grid indices, then u32 (4 x 7 sign bits, scale bits 28..31)
   static constexpr int QK = 256, BYTES = 66;
   static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
@@ -112,15 +125,9 @@ struct IQ2_XXS {
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xxs_grid);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq2xxs_grid; }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    dequant_t(table_source(), blk, g, out);
-  }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    return vec_dot_t(table_source(), blk, c, q, d, s);
-  }
 };
 
-struct IQ2_XS {
+struct IQ2_XS : IqGlobalTable<IQ2_XS> {
   // d @0 | u16 per group @2+2g (9-bit grid index, 7 sign bits) | scales u8[8] @66 (nibble per 2 groups)
   static constexpr int QK = 256, BYTES = 74;
   static QL_DEV int group_dot(const u8* tab, u32 v, const int* q, int sumi) {
@@ -147,15 +154,9 @@ struct IQ2_XS {
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xs_grid);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq2xs_grid; }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    dequant_t(table_source(), blk, g, out);
-  }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    return vec_dot_t(table_source(), blk, c, q, d, s);
-  }
 };
 
-struct IQ2_S {
+struct IQ2_S : IqGlobalTable<IQ2_S> {
   // d @0 | qs[32] @2 (low index bits) | signs[32] @34 | qh[8] @66 (2 index bits per group) | scales[8] @74
   static constexpr int QK = 256, BYTES = 82;
   static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
@@ -183,17 +184,11 @@ struct IQ2_S {
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq2s_grid);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq2s_grid; }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    dequant_t(table_source(), blk, g, out);
-  }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    return vec_dot_t(table_source(), blk, c, q, d, s);
-  }
 };
 
 // ---- IQ3 -------------------------------------------------------------------------------
 
-struct IQ3_XXS {
+struct IQ3_XXS : IqGlobalTable<IQ3_XXS> {
   // d @0 | qs[64] @2 (8 grid indices per sub-block, 4 values each) | u32 @66+4ib (4 x 7 sign bits, scale bits 28..31)
   static constexpr int QK = 256, BYTES = 98;
   static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
@@ -218,15 +213,9 @@ struct IQ3_XXS {
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq3xxs_grid);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq3xxs_grid; }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    dequant_t(table_source(), blk, g, out);
-  }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    return vec_dot_t(table_source(), blk, c, q, d, s);
-  }
 };
 
-struct IQ3_S {
+struct IQ3_S : IqGlobalTable<IQ3_S> {
   // d @0 | qs[64] @2 (low index bits) | qh[8] @66 (bit k: 9th bit of index k) | signs[32] @74 | scales[4] @106
   static constexpr int QK = 256, BYTES = 110;
   static QL_DEV u32 scale(const u8* blk, int ib) { return (blk[106 + (ib >> 1)] >> (4 * (ib & 1))) & 15u; }
@@ -254,17 +243,11 @@ struct IQ3_S {
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq3s_grid);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq3s_grid; }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    dequant_t(table_source(), blk, g, out);
-  }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    return vec_dot_t(table_source(), blk, c, q, d, s);
-  }
 };
 
 // ---- IQ1 -------------------------------------------------------------------------------
 
-struct IQ1_S {
+struct IQ1_S : IqGlobalTable<IQ1_S> {
   // d @0 | qs[32] @2 (low index bits) | qh u16[8] @34: 3 index bits per group, scale bits 12..14, delta sign bit 15
   static constexpr int QK = 256, BYTES = 50;
   static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
@@ -287,15 +270,9 @@ struct IQ1_S {
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq1s_grid_nib);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq1s_grid_nib; }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    dequant_t(table_source(), blk, g, out);
-  }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    return vec_dot_t(table_source(), blk, c, q, d, s);
-  }
 };
 
-struct IQ1_M {
+struct IQ1_M : IqGlobalTable<IQ1_M> {
   // qs[32] @0 (low index bits) | qh[16] @32 (nibble per group: 3 index bits, delta sign bit 3)
   // | scales u16[4] @48 (3-bit scale per 16 elements; the top nibbles form the f16 d)
   static constexpr int QK = 256, BYTES = 56;
@@ -332,12 +309,6 @@ struct IQ1_M {
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq1s_grid_nib);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq1s_grid_nib; }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    dequant_t(table_source(), blk, g, out);
-  }
-  static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    return vec_dot_t(table_source(), blk, c, q, d, s);
-  }
 };
 
 // ---- IQ4 -------------------------------------------------------------------------------
