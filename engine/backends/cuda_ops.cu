@@ -155,6 +155,43 @@ extern "C" __global__ void ql_rope_kv_store(float* __restrict__ qkv, int stride,
 // (head_dim <= 256). q (T, n_head*head_dim) with row stride q_stride; cache (n_ctx, kv_width);
 // head h reads kv head h / group. scores: scratch (T, n_head, score_stride). out (T,
 // n_head*head_dim) contiguous; if want_q (needs head_dim % 32 == 0) also as q8_1 into xq/xds.
+// Scores of keys [j0, j1) for one head: warp w takes keys j0 + w, j0 + w + n_warps, ...
+__device__ __forceinline__ void ql_attention_scores(const float* __restrict__ q_sh, const float* __restrict__ cache_k,
+                                                    float* __restrict__ sc, int j0, int j1, int kv_width,
+                                                    int kv_off, int head_dim) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    for (int j = j0 + warp; j < j1; j += n_warps) {
+        const float* kr = cache_k + (size_t)j * kv_width + kv_off;  // (head_dim,) key j
+        float dot = 0.0f;
+        for (int d = lane; d < head_dim; d += 32) dot += q_sh[d] * kr[d];
+        dot = ql_warp_sum(dot);
+        if (lane == 0) sc[j] = dot;
+    }
+}
+
+// Weighted sum of values [j0, j1) with weights sc: warp w takes keys j0 + w, j0 + w + n_warps, ...;
+// lane owns dims lane + 32 i; each warp's partial sum lands in part[warp] (n_warps, head_dim).
+__device__ __forceinline__ void ql_attention_values(const float* __restrict__ sc, const float* __restrict__ cache_v,
+                                                    float (*part)[256], int j0, int j1, int kv_width,
+                                                    int kv_off, int head_dim) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = j0 + warp; j < j1; j += n_warps) {
+        const float pj = sc[j];
+        const float* vr = cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            const int d = lane + 32 * i;
+            if (d < head_dim) acc[i] += pj * vr[d];
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        const int d = lane + 32 * i;
+        if (d < head_dim) part[warp][d] = acc[i];
+    }
+}
+
 extern "C" __global__ void ql_attention(const float* __restrict__ q, int q_stride,
                                         const float* __restrict__ cache_k, const float* __restrict__ cache_v,
                                         float* __restrict__ out, float* __restrict__ scores, int score_stride,
@@ -170,14 +207,8 @@ extern "C" __global__ void ql_attention(const float* __restrict__ q, int q_strid
     float* sc = scores + ((size_t)t * n_head + h) * score_stride;  // (n_kv,)
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) q_sh[d] = qv[d] * scale;
     __syncthreads();
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
-    for (int j = warp; j < n_kv; j += n_warps) {
-        const float* kr = cache_k + (size_t)j * kv_width + kv_off;  // (head_dim,) key j
-        float s = 0.0f;
-        for (int d = lane; d < head_dim; d += 32) s += q_sh[d] * kr[d];
-        s = ql_warp_sum(s);
-        if (lane == 0) sc[j] = s;
-    }
+    const int lane = threadIdx.x & 31, n_warps = blockDim.x >> 5;
+    ql_attention_scores(q_sh, cache_k, sc, 0, n_kv, kv_width, kv_off, head_dim);
     __syncthreads();
     float m = QL_NEG_INF;
     for (int j = threadIdx.x; j < n_kv; j += blockDim.x) m = fmaxf(m, sc[j]);
@@ -191,22 +222,8 @@ extern "C" __global__ void ql_attention(const float* __restrict__ q, int q_strid
     total = ql_block_reduce(total, false);
     __syncthreads();  // every sc[j] = e written above is visible to every warp below
     const float inv = 1.0f / total;
-    // Weighted sum of values: warp w takes keys w, w + n_warps, ...; lane owns dims lane + 32 i.
-    float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-    for (int j = warp; j < n_kv; j += n_warps) {
-        const float pj = sc[j];
-        const float* vr = cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
-#pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            const int d = lane + 32 * i;
-            if (d < head_dim) acc[i] += pj * vr[d];
-        }
-    }
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-        const int d = lane + 32 * i;
-        if (d < head_dim) part[warp][d] = acc[i];
-    }
+    // Weighted sum of values into part (n_warps, head_dim), then the sum over warps.
+    ql_attention_values(sc, cache_v, part, 0, n_kv, kv_width, kv_off, head_dim);
     __syncthreads();
     float* dst = out + (size_t)t * n_head * head_dim + h * head_dim;  // (head_dim,)
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
@@ -253,14 +270,8 @@ extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q
     float* sc = scores + ((size_t)t * n_head + h) * score_stride;  // (n_kv,): this split uses [j0, j1)
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) q_sh[d] = qv[d] * scale;
     __syncthreads();
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
-    for (int j = j0 + warp; j < j1; j += n_warps) {
-        const float* kr = cache_k + (size_t)j * kv_width + kv_off;  // (head_dim,) key j
-        float dot = 0.0f;
-        for (int d = lane; d < head_dim; d += 32) dot += q_sh[d] * kr[d];
-        dot = ql_warp_sum(dot);
-        if (lane == 0) sc[j] = dot;
-    }
+    const int n_warps = blockDim.x >> 5;
+    ql_attention_scores(q_sh, cache_k, sc, j0, j1, kv_width, kv_off, head_dim);
     __syncthreads();
     float m = QL_NEG_INF;
     for (int j = j0 + threadIdx.x; j < j1; j += blockDim.x) m = fmaxf(m, sc[j]);
@@ -273,21 +284,7 @@ extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q
     }
     total = ql_block_reduce(total, false);
     __syncthreads();  // every sc[j] = e written above is visible to every warp below
-    float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-    for (int j = j0 + warp; j < j1; j += n_warps) {
-        const float pj = sc[j];
-        const float* vr = cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
-#pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            const int d = lane + 32 * i;
-            if (d < head_dim) acc[i] += pj * vr[d];
-        }
-    }
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-        const int d = lane + 32 * i;
-        if (d < head_dim) part[warp][d] = acc[i];
-    }
+    ql_attention_values(sc, cache_v, part, j0, j1, kv_width, kv_off, head_dim);
     __syncthreads();
     const size_t slot = ((size_t)t * n_head + h) * n_split + s;  // (t, h, s)
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
