@@ -7,7 +7,8 @@ the first generated tokens must match a batched forward of the same tokens.
 
     python bench/decode.py                      # the default matrix (DEFAULT_RUNS), ~2-3 min on an H100
     python bench/decode.py --runs 1B:Q4_0,8B:Q4_K,demo:Q4_1 --out bench/results
-Kernel modules for every run's types are compiled first, in parallel. Files go to --tmp
+Kernel modules for every run's types are compiled first, in parallel. Where the time of a
+decode step goes: bench/profile_decode.py. Files go to --tmp
 (default /dev/shm where it exists, else /tmp) and are deleted after each run; never commit them.
 """
 
@@ -110,10 +111,10 @@ def check_then_time(model, rng: np.random.Generator) -> tuple[float, float, floa
 def graph_only_tps(model) -> str:
     """Decode steps/s of the captured graph alone (no host work), to show host overhead."""
     segment = model.segments[-1]
-    graphs = getattr(segment, "_graphs", {})
+    graphs = segment.captured_graphs() if hasattr(segment, "captured_graphs") else []
     if not graphs:
         return "no graph"
-    graph, _, _ = graphs[True]
+    graph = graphs[0]
     stream = segment.ops.stream
     stream.synchronize()
     start = time.perf_counter()
@@ -121,36 +122,6 @@ def graph_only_tps(model) -> str:
         graph.launch(stream=stream)
     stream.synchronize()
     return f"graph-only {TG / (time.perf_counter() - start):.0f} t/s"
-
-
-def profile_ops(path: Path, steps: int = 20) -> None:
-    """Per-op GPU time of eager decode steps (CUDA events around each op), printed as a table."""
-    import cupy
-
-    model = load_model(path, BackendSpec.single_gpu(SHAPES["1B"]["n_layers"], "mmvq"), n_ctx=256)
-    ops = model.segments[0].ops
-    totals: dict[str, float] = {}
-
-    def timed(name, fn):
-        def wrapper(*args, **kwargs):
-            start, end = cupy.cuda.Event(), cupy.cuda.Event()
-            start.record(ops.stream)
-            out = fn(*args, **kwargs)
-            end.record(ops.stream)
-            end.synchronize()
-            key = f"{name} {args[1].rows}x{args[1].row_len}" if name == "linear" else name
-            totals[key] = totals.get(key, 0.0) + cupy.cuda.get_elapsed_time(start, end)
-            return out
-        return wrapper
-
-    for name in ("rms_norm", "add_rms_norm", "linear", "rope", "attend", "attend_qkv", "swiglu", "add_"):
-        setattr(ops, name, timed(name, getattr(ops, name)))
-    model.segments[0].use_graphs = False
-    for pos in range(steps):
-        model.forward([pos + 1], pos)
-    for name, ms in sorted(totals.items(), key=lambda kv: -kv[1]):
-        print(f"| op {name} | {1000 * ms / steps:8.1f} us per token |")
-    model.close()
 
 
 def card_name() -> str:
@@ -231,14 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernel", default="mmvq", choices=("mmvq", "dmmv", "mmvq-soft"))
     parser.add_argument("--tmp", default=_default_tmp())
     parser.add_argument("--out", default="bench/results")
-    parser.add_argument("--profile", action="store_true", help="per-op GPU time of a 1B Q4_K decode step")
     args = parser.parse_args(argv)
     runs, card, started = parse_runs(args.runs), card_name(), time.perf_counter()
     precompile_kernels(runs, args.kernel)
-    if args.profile:
-        path = write_fast_model(Path(args.tmp) / "bench-profile.gguf", SynthSpec(**SHAPES["1B"], weight_type="Q4_K"))
-        profile_ops(path)
-        path.unlink()
     records: list[Record] = []
     print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | check |\n|---|---|---|---|---|---|---|")
     for label, type_name in runs:

@@ -110,7 +110,7 @@ def bench_shape(type_name: str, raw: np.ndarray, shape: tuple[int, int], args, c
 
     qt, rng = QUANT_TABLE[type_name], np.random.default_rng()
     rows, row_len = shape
-    paths = ("dmmv",) if qt.is_float else ("mmvq", "dmmv", "mmvq-soft")
+    paths = ("dmmv",) if qt.is_float else tuple(p for p in ("mmvq", "dmmv", "mmvq-soft") if p in args.paths)
     weights = weight_copies(type_name, raw, shape, args.l2_bytes)
     check_raw = raw[: qt.tensor_bytes(min(CHECK_ROWS, rows) * row_len)]  # first rows' bytes
     records = []
@@ -179,14 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=0, help="rows per CTA for every kernel (0: per-type default)")
     parser.add_argument("--shapes", default="", help="subset, e.g. 65536x4096 (default: all three)")
     parser.add_argument("--ncols", default="1,8")
+    parser.add_argument("--paths", default="mmvq,dmmv,mmvq-soft", help="subset of mmvq,dmmv,mmvq-soft")
     args = parser.parse_args(argv)
+    args.paths = tuple(p for p in args.paths.split(",") if p)
     args.shapes = tuple(tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")) if args.shapes else SHAPES
     args.ncols = tuple(int(v) for v in args.ncols.split(","))
     types = [t for t in (args.types.split(",") if args.types else QUANT_TABLE) if family_available(QUANT_TABLE[t].family)]
     args.kernel_sets = {"native": KernelSet.for_device(0, rows_per_block=args.rows),
                         "mmvq-soft": KernelSet.for_device(0, soft_dp4a=True, rows_per_block=args.rows)}
     args.kernel_sets["native"].precompile(types)
-    args.kernel_sets["mmvq-soft"].precompile([t for t in types if not QUANT_TABLE[t].is_float])
+    if "mmvq-soft" in args.paths:
+        args.kernel_sets["mmvq-soft"].precompile([t for t in types if not QUANT_TABLE[t].is_float])
     spin = cupy.RawKernel(SPIN_SOURCE, "ql_spin")
     props = cupy.cuda.runtime.getDeviceProperties(0)
     card, args.l2_bytes = props["name"].decode(), int(props["l2CacheSize"])

@@ -5,11 +5,17 @@ Up to 8 tokens a step use the mat-vec kernels; more dequantize to fp16 and use c
 Decode steps (one token) are captured into a CUDA graph after a warm-up step; the
 position lives in a device buffer, so the graph is reused for every token.
 
-Fewer launches per layer (decode speed): residual add + RMSNorm is one kernel, rope + KV
-store one, and on the mmvq paths the norm, attention and SwiGLU kernels also write their
-output in q8_1 (an :class:`Activation`), which ``linear`` feeds straight to
-``KernelSet.matvec_quantized`` (no separate quantize launch). The fused q8_1 layout is
-checked against ``KernelSet.quantize_q8_1`` once per device; on a mismatch it is not used.
+Fewer launches per layer (decode speed): the residual adds happen inside the output and
+down mat-vecs (``linear_add_``), rope + KV store is one kernel, and on the mmvq paths the
+norm, attention and SwiGLU kernels also write their output in q8_1 (an :class:`Activation`),
+which ``linear`` feeds straight to ``KernelSet.matvec_quantized`` (no separate quantize
+launch). The fused q8_1 layout is checked against ``KernelSet.quantize_q8_1`` once per
+device; on a mismatch it is not used.
+
+Little host work per decoded token: when the token embedding lives on this device the
+graph starts from the token id (``run_tokens``: the row lookup is a kernel in the graph);
+token id and position go up in one pinned 8-byte copy, the logits come back through a
+pinned buffer.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from importlib import resources
 from typing import Any
 
 import cupy
+import cupyx
 import numpy as np
 
 from engine.backends.cuda_q8 import AGREES, q8_agreement
@@ -35,7 +42,6 @@ from engine.quant.table import by_name
 MATVEC_MAX_COLS = 8
 MAX_HEAD_DIM = 256  # ql_attention keeps one head in shared memory
 THREADS = 256  # also ql_attention's required block size (its shared partial sums)
-NORM_THREADS = 1024  # one block per row of ql_add_rms_norm
 MAX_KV_SPLITS = 8  # split-KV decode attention: at most this many blocks per head
 
 
@@ -86,13 +92,16 @@ class CudaOps:
             self.kernels = KernelSet.for_device(device_id, soft_dp4a=(path == "mmvq-soft"))
             self.stream = cupy.cuda.Stream(non_blocking=True)
             module = _load_layer_module()
-            self.k_norm, self.k_rope = module.get_function("ql_add_rms_norm"), module.get_function("ql_rope")
+            self.k_norm, self.k_rope = module.get_function("ql_rms_norm"), module.get_function("ql_rope")
             self.k_store, self.k_attn = module.get_function("ql_kv_store"), module.get_function("ql_attention")
             self.k_swiglu, self.k_rope_kv = module.get_function("ql_swiglu"), module.get_function("ql_rope_kv_store")
             self.k_attn_split = module.get_function("ql_attention_split")
             self.k_attn_merge = module.get_function("ql_attention_merge")
             self.n_sm = int(cupy.cuda.runtime.getDeviceProperties(device_id)["multiProcessorCount"])
-            self.pos_buffer = cupy.zeros((1,), cupy.int32)
+            self.step_buffer = cupy.zeros((2,), cupy.int32)  # [token id, position] of a one-token step
+            self.token_buffer, self.pos_buffer = self.step_buffer[:1], self.step_buffer[1:]  # (1,) views
+            self._step_host = cupyx.empty_pinned((2,), np.int32)  # staging for set_step's one copy
+            self._pinned: dict[tuple[int, ...], np.ndarray] = {}  # (1, n) logits staging, per shape
             self._no_q8 = (cupy.zeros((32,), cupy.int8), cupy.zeros((2,), cupy.float32))  # never read: want_q 0
         self.fused_q8: bool | None = None  # None until checked on the first quantized weight
         self.fused_q8_note = "not checked yet"
@@ -105,8 +114,16 @@ class CudaOps:
             return cupy.asarray(np.ascontiguousarray(host, dtype=np.float32))
 
     def download(self, x: Any) -> np.ndarray:
+        """One row (a decode step's logits) through a pinned buffer; anything else directly."""
         with self.device:
-            return x.get(stream=self.stream)
+            if x.ndim != 2 or x.shape[0] != 1 or x.dtype != cupy.float32 or not x.flags.c_contiguous:
+                return x.get(stream=self.stream)
+            host = self._pinned.get(x.shape)
+            if host is None:
+                host = self._pinned[x.shape] = cupyx.empty_pinned(x.shape, np.float32)  # (1, n)
+            x.get(stream=self.stream, out=host)
+            self.stream.synchronize()
+            return host.copy()
 
     def load_vector(self, tensor: RawTensor) -> Any:
         host = dequantize(tensor.type_name, tensor.data, tensor.shape).reshape(-1)  # (n,)
@@ -124,14 +141,38 @@ class CudaOps:
                 self._check_fused_q8(type_name)
             return upload_weight(type_name, raw, (rows, row_len), name=tensors[0].name)
 
+    def load_embedding(self, tensor: RawTensor) -> Any | None:
+        """The token embedding, quantized, on this device for ``embed`` (None where the row
+        lookup kernel cannot take it: rows that are not a multiple of 8 values)."""
+        if len(tensor.shape) != 2 or tensor.shape[1] % 8:
+            return None
+        return self.load_linear((tensor,))
+
+    def embed(self, table: Any, ids: np.ndarray) -> Any:
+        """Rows ``ids`` of the device embedding table: (T, n_embd) float32."""
+        with self.device, self.stream:
+            ids_dev = cupy.asarray(np.ascontiguousarray(ids, dtype=np.int32))  # (T,)
+            return self.kernels.get_rows(table, ids_dev)
+
+    def embed_step(self, table: Any) -> Any:
+        """The row of the token in ``token_buffer`` (set by set_step): (1, n_embd); graph-safe."""
+        return self.kernels.get_rows(table, self.token_buffer)
+
+    def set_step(self, token: int, start_pos: int) -> None:
+        """Token id and position of a one-token step into the device: one pinned 8-byte copy.
+        The previous step's copy has finished (its logits were read back)."""
+        self._step_host[0], self._step_host[1] = token, start_pos
+        with self.device:
+            self.step_buffer.set(self._step_host, stream=self.stream)
+
     def _check_fused_q8(self, type_name: str) -> None:
-        """Compare the q8_1 written by ql_add_rms_norm with KernelSet.quantize_q8_1 (the
+        """Compare the q8_1 written by ql_rms_norm with KernelSet.quantize_q8_1 (the
         mat-vec kernels' own format) once; use the fused form only if they agree."""
         rows = np.random.default_rng(7).standard_normal((2, 256)).astype(np.float32)  # (2, 256)
         rows[1, :32] = 0.0  # one all-zero chunk (d = 0)
-        self.fused_q8 = True  # let _norm write q8_1 for the check
+        self.fused_q8 = True  # let rms_norm write q8_1 for the check
         try:
-            act = self._norm(self.upload(rows), None, self.upload(np.ones(256, np.float32)), 1e-5)
+            act = self.rms_norm(self.upload(rows), self.upload(np.ones(256, np.float32)), 1e-5)
             ref_q, ref_ds = self.kernels.quantize_q8_1(act.x, type_name)
             self.fused_q8_note = q8_agreement((self.download(act.xq), self.download(act.xds)),
                                                (self.download(ref_q), self.download(ref_ds)))
@@ -183,26 +224,27 @@ class CudaOps:
         xq = cupy.empty((n_tokens, width // 32, 32), cupy.int8)  # (T, chunks, 32)
         return xq, cupy.empty((n_tokens, width // 32, 2), cupy.float32)  # (T, chunks, (d, s))
 
-    def _norm(self, x: Any, residual: Any, weight: Any, eps: float) -> Activation:
-        """x += residual (in place, if given); then RMSNorm of x, in q8_1 too when useful."""
+    def rms_norm(self, x: Any, weight: Any, eps: float) -> Activation:
+        """RMSNorm of every row of x (read only), in q8_1 too when useful: one launch of
+        ceil(width / THREADS) CTAs per row."""
+        x = cupy.ascontiguousarray(x)
         n_tokens, width = x.shape
         want_q = self._wants_q8(n_tokens, width)
         xq, xds = self._q8_buffers(n_tokens, width, want_q)
         out = cupy.empty_like(x)  # (T, n)
-        y = x if residual is None else cupy.ascontiguousarray(residual)  # x: never read when has_y is 0
-        self.k_norm((n_tokens,), (NORM_THREADS,), (x, y, weight, out, xq, xds, np.int32(width), np.float32(eps),
-                                                   np.int32(residual is not None), np.int32(want_q)))
+        self.k_norm((n_tokens, -(-width // THREADS)), (THREADS,),
+                    (x, weight, out, xq, xds, np.int32(width), np.float32(eps), np.int32(want_q)))
         return Activation(out, xq, xds) if want_q else Activation(out)
 
-    def rms_norm(self, x: Any, weight: Any, eps: float) -> Activation:
-        return self._norm(cupy.ascontiguousarray(x), None, weight, eps)
-
-    def add_rms_norm(self, x: Any, residual: Any, weight: Any, eps: float) -> Activation:
-        """x += residual in place (x C-contiguous), then rms_norm(x): one launch."""
-        if not x.flags.c_contiguous:
-            self.add_(x, residual)
-            return self.rms_norm(x, weight, eps)
-        return self._norm(x, residual, weight, eps)
+    def linear_add_(self, x: Any, act: Any, weight: Any) -> Any:
+        """x += linear(act, weight) in place; up to MATVEC_MAX_COLS rows the mat-vec adds into x
+        itself (each output element has one writer), no separate add."""
+        act = act if isinstance(act, Activation) else Activation(cupy.ascontiguousarray(act))
+        if act.x.shape[0] > MATVEC_MAX_COLS or not x.flags.c_contiguous:
+            return self.add_(x, self.linear(act, weight))
+        if act.xq is not None and _takes_q8(weight, act.xq):
+            return self.kernels.matvec_quantized(weight, act.xq, act.xds, x, accumulate=True)  # (T, rows)
+        return self.kernels.matvec(weight, act.x, path=self.matvec_path, out=x, accumulate=True)
 
     def linear(self, x: Any, weight: Any) -> Any:
         act = x if isinstance(x, Activation) else Activation(cupy.ascontiguousarray(x))
@@ -313,7 +355,10 @@ def cuda_ops_for(assignment: DeviceAssignment) -> CudaOps:
 
 class CudaSegment(Segment):
     """A Segment on one device: runs inside the device and stream; one-token steps replay
-    a CUDA graph captured on the second such step (the first warms the memory pool)."""
+    a CUDA graph captured on the second such step (the first warms the memory pool).
+    Graphs are kept per (input kind, with tail): "x" steps copy the input row into a static
+    buffer; "tokens" steps (``run_tokens``, first segment with the embedding on this device)
+    start from the token id in the device step buffer."""
 
     def __init__(self, ops: CudaOps, cfg: LlamaConfig, layers: tuple[int, int], n_ctx: int):
         if cfg.head_dim > MAX_HEAD_DIM:
@@ -322,50 +367,81 @@ class CudaSegment(Segment):
                 f"Heads of {cfg.head_dim} values are not supported on the GPU yet (at most {MAX_HEAD_DIM}).",
                 Remedy("use_cpu", "Run on the CPU"), head_dim=cfg.head_dim))
         super().__init__(ops, cfg, layers, n_ctx)
-        self._graphs: dict[bool, tuple[Any, Any, Any]] = {}  # with_tail -> (graph, input, output)
-        self._decode_steps = 0
+        self._graphs: dict[tuple[str, bool], tuple[Any, Any]] = {}  # key -> (graph, static output)
+        self._static_inputs: dict[tuple[str, bool], Any] = {}  # "x" keys -> (1, n_embd) input buffer
+        self._steps_seen: dict[tuple[str, bool], int] = {}
         self.use_graphs = True
+
+    def captured_graphs(self) -> list[Any]:
+        """The captured decode graphs (for benchmarks that replay them alone)."""
+        return [graph for graph, _ in self._graphs.values()]
 
     def run(self, x: Any, start_pos: int, *, with_tail: bool = False, last_only: bool = False) -> Any:
         ops: CudaOps = self.ops
         with ops.device, ops.stream:
-            if x.shape[0] != 1 or not self.use_graphs:
-                return super().run(x, start_pos, with_tail=with_tail, last_only=last_only)
-            ops.positions(start_pos, 1)
-            entry = self._graphs.get(with_tail)
+            if x.shape[0] == 1 and self.use_graphs:
+                ops.set_step(0, start_pos)  # the token id is not used on this path
+                key = ("x", with_tail)
+                static_in = self._static_inputs.get(key)
+                if static_in is None:
+                    static_in = self._static_inputs[key] = cupy.empty_like(x)  # (1, n_embd)
+                x = cupy.ascontiguousarray(x)
+                static_in.data.copy_from_device_async(x.data, x.nbytes, ops.stream)  # one memcpy, no kernel
+                out = self._replay(key, lambda: self._step(static_in, with_tail))
+                if out is not None:
+                    return out
+            return super().run(x, start_pos, with_tail=with_tail, last_only=last_only)
+
+    def run_tokens(self, table: Any, ids: np.ndarray, start_pos: int, *, with_tail: bool = False,
+                   last_only: bool = False) -> Any:
+        """Like ``run`` from token ids: the rows of ``table`` (CudaOps.load_embedding) are looked
+        up on the device, inside the decode graph for one-token steps."""
+        ops: CudaOps = self.ops
+        with ops.device, ops.stream:
+            if ids.size == 1 and self.use_graphs:
+                ops.set_step(int(ids[0]), start_pos)
+                out = self._replay(("tokens", with_tail), lambda: self._step(ops.embed_step(table), with_tail))
+                if out is not None:
+                    return out
+            x = ops.embed(table, ids)  # (T, n_embd)
+            return super().run(x, start_pos, with_tail=with_tail, last_only=last_only)
+
+    def _replay(self, key: tuple[str, bool], step: Any) -> Any | None:
+        """Launch the graph of ``key`` and return its output buffer; None means "run this step
+        eagerly" (the first step of a kind, or a step that could not be captured)."""
+        entry = self._graphs.get(key)
+        if entry is None:
+            self._steps_seen[key] = self._steps_seen.get(key, 0) + 1
+            if self._steps_seen[key] < 2:
+                return None
+            entry = self._capture(key, step)
             if entry is None:
-                self._decode_steps += 1
-                if self._decode_steps < 2:
-                    return super().run(x, start_pos, with_tail=with_tail, last_only=last_only)
-                entry = self._capture(x, start_pos, with_tail)
-                if entry is None:
-                    return super().run(x, start_pos, with_tail=with_tail, last_only=last_only)
-            graph, static_in, static_out = entry
-            static_in[...] = x  # (1, n_embd)
-            graph.launch(stream=ops.stream)
-            return static_out
+                return None
+        graph, static_out = entry
+        graph.launch(stream=self.ops.stream)
+        return static_out
 
     def _step(self, x: Any, with_tail: bool) -> Any:
         pos = Positions(self.ops.pos_buffer, 0, 1)
         y = self.run_blocks(x, pos)
         return self.tail(y) if with_tail and self.tail is not None else y
 
-    def _capture(self, x: Any, start_pos: int, with_tail: bool) -> tuple[Any, Any, Any] | None:
+    def _capture(self, key: tuple[str, bool], step: Any) -> tuple[Any, Any] | None:
         ops: CudaOps = self.ops
-        static_in = x.copy()  # (1, n_embd)
         ops.stream.begin_capture()
         try:
-            static_out = self._step(static_in, with_tail)
+            static_out = step()
         except Exception:
             ops.stream.end_capture()
             self.use_graphs = False  # a kernel needed a host sync: stay eager
             return None
         graph = ops.stream.end_capture()
-        self._graphs[with_tail] = (graph, static_in, static_out)
-        return self._graphs[with_tail]
+        self._graphs[key] = (graph, static_out)
+        return self._graphs[key]
 
     def close(self) -> None:
         self._graphs.clear()
+        self._static_inputs.clear()
         super().close()
         with self.ops.device:
             self.ops.stream.synchronize()

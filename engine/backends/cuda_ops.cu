@@ -2,9 +2,9 @@
 // attention, SwiGLU). Mat-vecs live in engine/kernels. Positions come from a device
 // buffer (pos[0] = position of token 0 of the step) so a captured CUDA graph is reusable.
 // Activations are float32, row-major (T, width) with an explicit row stride.
-// Decode fusions: residual add + RMSNorm (+ q8_1), rope + KV store, attention (+ q8_1),
-// SwiGLU (+ q8_1). The q8_1 outputs have the layout of engine.kernels quantize_q8_1:
-// xq int8 (T, width/32, 32), xds float2 (T, width/32) = (d, d * sum(q)). Header-free (NVRTC).
+// Decode fusions: RMSNorm (+ q8_1; the residual adds happen in the mat-vecs), rope + KV
+// store, attention (+ q8_1), SwiGLU (+ q8_1). The q8_1 outputs have the layout of engine.kernels'
+// quantize_q8_1: xq int8 (T, width/32, 32), xds float2 (T, width/32) = (d, d * sum(q)). Header-free (NVRTC).
 
 #define QL_BLOCK 256
 #define QL_NEG_INF __int_as_float(0xff800000)
@@ -49,33 +49,31 @@ __device__ __forceinline__ void ql_store_q8_1(float v, long long chunk, int lane
     if (lane == 0) xds[chunk] = make_float2(d, d * (float)sum);
 }
 
-// Row t (grid (T), blockDim a multiple of 32, <= 1024): if has_y, x[t] += y[t] (in place);
-// out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w; if want_q (needs n % 32 == 0), out[t] also
-// as q8_1 into xq/xds. Thread i handles i, i + blockDim, ...: each warp step is one
-// 32-aligned chunk, so the warp quantizes it in registers.
-extern "C" __global__ void __launch_bounds__(1024)
-ql_add_rms_norm(float* __restrict__ x, const float* __restrict__ y, const float* __restrict__ w,
-                float* __restrict__ out, signed char* __restrict__ xq, float2* __restrict__ xds, int n, float eps,
-                int has_y, int want_q) {
-    float* row = x + (size_t)blockIdx.x * n;  // (n,) row t of x
-    const float* add = y + (size_t)blockIdx.x * n;  // (n,) row t of y (read only if has_y)
-    float* dst = out + (size_t)blockIdx.x * n;  // (n,) row t of out
+// RMSNorm of row t of x (read only): grid (T, ceil(n / blockDim)), blockDim QL_BLOCK. Every
+// CTA reduces the whole row (n floats, L2-resident: re-reading them is cheaper than a second
+// launch), in the same order, so all CTAs get the same scale; CTA (t, s) then writes elements
+// [s * blockDim, (s + 1) * blockDim) of out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w and, if
+// want_q (needs n % 32 == 0), their q8_1 into xq/xds: each warp holds one 32-aligned chunk.
+extern "C" __global__ void __launch_bounds__(QL_BLOCK)
+ql_rms_norm(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ out,
+            signed char* __restrict__ xq, float2* __restrict__ xds, int n, float eps, int want_q) {
+    const float* row = x + (size_t)blockIdx.x * n;  // (n,) row t of x
     float sq = 0.0f;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) {
-        float v = row[i];
-        if (has_y) {
-            v += add[i];
-            row[i] = v;  // read back below by this same thread only
+    if ((n & 3) == 0) {
+        const float4* row4 = (const float4*)row;  // (n / 4,) float4: n % 4 == 0 keeps rows 16-B aligned
+        for (int i = threadIdx.x; i < n / 4; i += blockDim.x) {
+            const float4 v = row4[i];
+            sq += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
         }
-        sq += v * v;
+    } else {
+        for (int i = threadIdx.x; i < n; i += blockDim.x) sq += row[i] * row[i];
     }
     const float inv = rsqrtf(ql_block_reduce(sq, false) / n + eps);
-    const int lane = threadIdx.x & 31;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) {
-        const float o = row[i] * inv * w[i];
-        dst[i] = o;
-        if (want_q) ql_store_q8_1(o, ((long long)blockIdx.x * n + i) >> 5, lane, xq, xds);  // chunk of (t, i)
-    }
+    const int i = blockIdx.y * blockDim.x + threadIdx.x;  // this thread's element of row t
+    if (i >= n) return;  // with want_q, n % 32 == 0: whole warps leave together
+    const float o = row[i] * inv * w[i];
+    out[(size_t)blockIdx.x * n + i] = o;
+    if (want_q) ql_store_q8_1(o, ((long long)blockIdx.x * n + i) >> 5, threadIdx.x & 31, xq, xds);  // chunk of (t, i)
 }
 
 // In-place rotary embedding of x (T, n_heads * head_dim) with row stride `stride`.

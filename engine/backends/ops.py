@@ -9,7 +9,8 @@ store them (dequantized float32 on the CPU, quantized on the GPU).
 The outputs of ``rms_norm``, ``attend`` and ``swiglu`` are only ever passed on to ``linear``,
 so a backend may return its own handle there (the CUDA backend returns the rows with their
 q8_1 form). Optional fused ops, used by engine/model/forward.py when a backend has them:
-``add_rms_norm(x, residual, weight, eps)`` (x += residual in place, then rms_norm) and
+``linear_add_(x, act, weight)`` (x += linear(act, weight) in place: the residual add done by
+the mat-vec itself) and
 ``attend_qkv(qkv, cfg, cache, layer, pos)`` (rope + KV store + attention on [q | k | v]).
 """
 

@@ -105,42 +105,46 @@ class KernelSet:
             kernel((blocks,), (256,), (x, np.int32(chunks), xq, xds))
         return xq, xds
 
-    def matvec(self, w: QuantWeight, x: Any, path: str = "mmvq", out: Any | None = None) -> Any:
-        """y[c, r] = sum_k W[r, k] * x[c, k]: x f32 (ncols, row_len), 1 <= ncols <= 8 -> (ncols, rows) f32."""
+    def matvec(self, w: QuantWeight, x: Any, path: str = "mmvq", out: Any | None = None,
+               accumulate: bool = False) -> Any:
+        """y[c, r] = sum_k W[r, k] * x[c, k]: x f32 (ncols, row_len), 1 <= ncols <= 8 -> (ncols, rows) f32.
+        With ``accumulate`` the sums are added to ``out`` (given) instead of replacing it."""
         import cupy
 
         qt = kernel_type(w.type_name, w.name)
         x = _checked_activations(w, x, self.device_id)
-        out = _checked_out(w, x.shape[0], out)
+        out = _checked_out(w, x.shape[0], out, accumulate)
         path = self._checked_path(path)
         if w.padded_len != w.row_len:  # float rows padded to 32 elements: pad x with zeros
             x = cupy.pad(x, ((0, 0), (0, w.padded_len - w.row_len)))  # (ncols, padded_len)
         if path == "mmvq" and not qt.is_float:
             xq, xds = self.quantize_q8_1(x, qt.name)
-            return self.matvec_quantized(w, xq, xds, out)
+            return self.matvec_quantized(w, xq, xds, out, accumulate)
         ncols, nchunks = x.shape[0], w.padded_len // 32
         name = kernel_name("dmmv", qt.name, ncols)
         kernel = self._function(qt.family, "dmmv", name)
         grid = self._grid(kernel, name, -(-w.rows // rows_per_block(ncols, qt, self.rows_override)))
         with cupy.cuda.Device(self.device_id):
-            kernel(grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), x, out))
+            kernel(grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), x, out,
+                                      np.int32(accumulate)))
         return out
 
-    def matvec_quantized(self, w: QuantWeight, xq: Any, xds: Any, out: Any) -> Any:
+    def matvec_quantized(self, w: QuantWeight, xq: Any, xds: Any, out: Any, accumulate: bool = False) -> Any:
         """mmvq on activations already in q8_1 (from quantize_q8_1; one quantization can feed
-        several weights of the same row length): out f32 (ncols, rows)."""
+        several weights of the same row length): out f32 (ncols, rows), added to when ``accumulate``."""
         import cupy
 
         qt = kernel_type(w.type_name, w.name)
         ncols, nchunks = xq.shape[0], xq.shape[1]
         if qt.is_float or nchunks * 32 != w.row_len or xds.shape != (ncols, nchunks, 2):
             raise ValueError(f"tensor {w.name or '?'} ({w.type_name}): q8_1 activations do not fit this weight")
-        out = _checked_out(w, ncols, out)
+        out = _checked_out(w, ncols, out, accumulate)
         name = kernel_name("mmvq", qt.name, ncols)
         kernel = self._function(qt.family, "mmvq", name)
         grid = self._grid(kernel, name, -(-w.rows // rows_per_block(ncols, qt, self.rows_override)))
         with cupy.cuda.Device(self.device_id):
-            kernel(grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), xq, xds, out))
+            kernel(grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), xq, xds, out,
+                                      np.int32(accumulate)))
         return out
 
     def dequantize_f16(self, w: QuantWeight) -> Any:
@@ -157,6 +161,26 @@ class KernelSet:
             kernel((-(-total // 256),), (256,), (w.data, np.int64(w.row_stride), np.int32(w.rows),
                                                   np.int32(w.row_len), out))
             return out
+
+    def get_rows(self, w: QuantWeight, ids: Any, out: Any | None = None) -> Any:
+        """Rows ``ids`` (int32 cupy (n,)) of the tensor, dequantized: (n, row_len) f32 (embedding
+        lookup). Needs row_len % 8 == 0; ids must be in range (others read row 0)."""
+        import cupy
+
+        qt = kernel_type(w.type_name, w.name)
+        if w.row_len % 8 or not isinstance(ids, cupy.ndarray) or ids.dtype != cupy.int32 or ids.ndim != 1:
+            raise ValueError(f"tensor {w.name or '?'}: get_rows needs int32 ids (n,) and rows of a multiple of 8")
+        n = ids.shape[0]
+        if out is None:
+            out = cupy.empty((n, w.row_len), dtype=cupy.float32)  # (n, row_len)
+        elif out.shape != (n, w.row_len) or out.dtype != cupy.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"tensor {w.name or '?'}: out must be a C-contiguous float32 array ({n}, {w.row_len})")
+        total = n * w.row_len // 8  # one thread per 8 outputs
+        with cupy.cuda.Device(self.device_id):
+            kernel = self._function(qt.family, "dmmv", kernel_name("rows", qt.name))
+            kernel((max(1, -(-total // 256)),), (256,), (w.data, np.int64(w.row_stride), np.int32(w.rows),
+                                                         np.int32(w.row_len), ids, np.int32(n), out))
+        return out
 
     def _grid(self, kernel: Any, name: str, row_groups: int) -> tuple[int]:
         """Persistent mat-vec grid: at most as many CTAs as fit on the device at once."""
@@ -203,9 +227,11 @@ def _checked_activations(w: QuantWeight, x: Any, device_id: int) -> Any:
     return cupy.ascontiguousarray(x)
 
 
-def _checked_out(w: QuantWeight, ncols: int, out: Any | None) -> Any:
+def _checked_out(w: QuantWeight, ncols: int, out: Any | None, accumulate: bool = False) -> Any:
     import cupy
 
+    if out is None and accumulate:
+        raise ValueError(f"tensor {w.name or '?'}: accumulate=True needs the out array to add to")
     if out is None:
         return cupy.empty((ncols, w.rows), dtype=cupy.float32)  # (ncols, rows)
     if (not isinstance(out, cupy.ndarray) or out.dtype != cupy.float32 or out.shape != (ncols, w.rows)

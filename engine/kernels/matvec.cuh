@@ -77,9 +77,11 @@ __device__ __forceinline__ void ql_async_wait() {
 #endif
 }
 
+// out[c][row0 + r] = the CTA's sum for (c, r), or out + sum when `accumulate` (each output
+// element belongs to exactly one CTA, so the read-modify-write is race-free: residual adds).
 template <int NCOLS, int R>
 __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* __restrict__ out, int rows,
-                                                int row0) {
+                                                int row0, int accumulate) {
     __shared__ float partial[QL_WARPS][NCOLS][R];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 #pragma unroll
@@ -98,7 +100,10 @@ __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* _
         float sum = 0.0f;
 #pragma unroll
         for (int k = 0; k < QL_WARPS; ++k) sum += partial[k][c][r];
-        if (row0 + r < rows) out[(long long)c * rows + row0 + r] = sum;
+        if (row0 + r < rows) {
+            float* dst = out + (long long)c * rows + row0 + r;  // out[c][row0 + r]
+            *dst = accumulate ? *dst + sum : sum;
+        }
     }
 }
 
@@ -107,7 +112,7 @@ __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* _
 // accumulates one tile; after a row group's last tile the sums are reduced and stored.
 template <class T, int NCOLS, int R, class Body>
 __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long row_stride, int rows,
-                                             int nchunks, float* __restrict__ out, Body body) {
+                                             int nchunks, float* __restrict__ out, int accumulate, Body body) {
     typedef QlTile<T> Tile;
     __shared__ __align__(16) u8 tile[2][R][Tile::BYTES];
     const int nblocks = nchunks / Tile::CHUNKS_PER_BLOCK;
@@ -134,7 +139,7 @@ __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long
         const int block0 = (item % tiles_per_row) * Tile::BLOCKS;
         body(tile[item & 1], block0, min(Tile::BLOCKS, nblocks - block0), acc);
         if (item % tiles_per_row == tiles_per_row - 1) {
-            ql_reduce_store<NCOLS, R>(acc, out, rows, row0);
+            ql_reduce_store<NCOLS, R>(acc, out, rows, row0, accumulate);
 #pragma unroll
             for (int c = 0; c < NCOLS; ++c) {
 #pragma unroll
@@ -148,7 +153,7 @@ __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long
 template <class T, int NCOLS, int R>
 __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
                                         const int4* __restrict__ xq, const float2* __restrict__ xds,
-                                        float* __restrict__ out) {
+                                        float* __restrict__ out, int accumulate) {
     typedef QlTile<T> Tile;
     __shared__ __align__(16) u8 tables[QlTableSmem<T>::BYTES];
     ql_stage_tables<T>(tables);
@@ -168,7 +173,7 @@ __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_
             }
         }
     };
-    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, body);
+    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, accumulate, body);
 }
 
 // dmmv, one thread's chunk k of a tile, 1 column: the chunk's 32 floats of x go to registers
@@ -218,7 +223,7 @@ __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile
 
 template <class T, int NCOLS, int R>
 __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
-                                        const float4* __restrict__ x, float* __restrict__ out) {
+                                        const float4* __restrict__ x, float* __restrict__ out, int accumulate) {
     typedef QlTile<T> Tile;
     __shared__ __align__(16) u8 tables[QlTableSmem<T>::BYTES];
     ql_stage_tables<T>(tables);
@@ -233,7 +238,7 @@ __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_
             ql_dmmv_chunk_groups<T, NCOLS, R>(tables, tile, blk, c, x, chunk, nchunks, acc);
         }
     };
-    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, body);
+    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, accumulate, body);
 }
 
 QL_DEV u16 ql_f32_to_f16(float f) {
@@ -260,6 +265,24 @@ __device__ __forceinline__ void ql_dequant_f16(const u8* __restrict__ w, long lo
     packed.z = (u32)ql_f32_to_f16(v[4]) | ((u32)ql_f32_to_f16(v[5]) << 16);
     packed.w = (u32)ql_f32_to_f16(v[6]) | ((u32)ql_f32_to_f16(v[7]) << 16);
     out[gid] = packed;  // = out_f16[row][8*gi .. 8*gi+8)
+}
+
+// Embedding lookup: out f32 (n_ids, row_len) = rows ids[i] of w, dequantized; one thread per
+// 8 outputs (row_len % 8 == 0). Ids outside [0, rows) read row 0 (the caller validates them).
+template <class T>
+__device__ __forceinline__ void ql_get_rows(const u8* __restrict__ w, long long row_stride, int rows, int row_len,
+                                            const int* __restrict__ ids, int n_ids, float4* __restrict__ out) {
+    const int groups_per_row = row_len / 8;
+    const long long gid = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (gid >= (long long)n_ids * groups_per_row) return;
+    const int i = (int)(gid / groups_per_row), gi = (int)(gid % groups_per_row);
+    const int id = ids[i];
+    const long long row = id >= 0 && id < rows ? id : 0;
+    const int blk = gi / (T::QK / 8), g = gi % (T::QK / 8);
+    float v[8];
+    T::dequant(w + row * row_stride + (long long)blk * T::BYTES, g, v);  // elements [8 gi, 8 gi + 8) of the row
+    out[2 * gid] = make_float4(v[0], v[1], v[2], v[3]);  // out[i][8 gi .. 8 gi + 4)
+    out[2 * gid + 1] = make_float4(v[4], v[5], v[6], v[7]);  // out[i][8 gi + 4 .. 8 gi + 8)
 }
 
 // One warp per q8_1 block: x f32 (ncols, nchunks*32) -> xq (ncols, nchunks, 32), xds (ncols, nchunks).

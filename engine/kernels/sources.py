@@ -2,7 +2,7 @@
 
 A module is one family of types (``legacy``, ``k``, ``iq``, ``ternary``, ``fp4``, ``float``)
 and one kind: ``mmvq`` (q8_1 quantize + mmvq for 1..8 columns; the only code a software
-dp4a changes) or ``dmmv`` (dmmv for 1..8 columns + dequantize-to-fp16). The ``extern "C"``
+dp4a changes) or ``dmmv`` (dmmv for 1..8 columns + dequantize-to-fp16 + row lookup). The ``extern "C"``
 wrappers are written here from the table, so there is no C++ switch to keep in sync, and a
 ``static_assert`` per type checks the struct's QK/BYTES against the table's row.
 """
@@ -70,9 +70,9 @@ def block_shape(qt: QuantType) -> tuple[int, int]:
 
 
 def kernel_name(kind: str, type_name: str, ncols: int = 0) -> str:
-    """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_dmmv_F16_n1``, ``ql_f16_Q6_K``."""
-    if kind == "f16":
-        return f"ql_f16_{type_name}"
+    """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_dmmv_F16_n1``, ``ql_f16_Q6_K``, ``ql_rows_Q6_K``."""
+    if kind in ("f16", "rows"):
+        return f"ql_{kind}_{type_name}"
     return f"ql_{kind}_{type_name}_n{ncols}"
 
 
@@ -95,7 +95,8 @@ def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
         lines.append(
             f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("mmvq", type_name, n)}('
             "const u8* w, long long row_stride, int rows, int nchunks, const int4* xq, const float2* xds, "
-            f"float* out) {{ ql_mmvq<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, xq, xds, out); }}"
+            f"float* out, int accumulate) {{ ql_mmvq<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, xq, xds, "
+            "out, accumulate); }"
         )
     return lines
 
@@ -106,9 +107,14 @@ def _dmmv_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
         r = rows_per_block(n, qt, rows)
         lines.append(
             f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("dmmv", type_name, n)}('
-            "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out) "
-            f"{{ ql_dmmv<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, x, out); }}"
+            "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out, int accumulate) "
+            f"{{ ql_dmmv<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, x, out, accumulate); }}"
         )
+    lines.append(
+        f'extern "C" __global__ void {kernel_name("rows", type_name)}('
+        "const u8* w, long long row_stride, int rows, int row_len, const int* ids, int n_ids, float4* out) "
+        f"{{ ql_get_rows<{type_name}>(w, row_stride, rows, row_len, ids, n_ids, out); }}"
+    )
     if with_f16:
         lines.append(
             f'extern "C" __global__ void {kernel_name("f16", type_name)}('

@@ -47,15 +47,12 @@ def load_block(ops: Ops, raw: dict[str, RawTensor]) -> BlockWeights:
     )
 
 
-def _residual_norm(ops: Ops, x: Any, residual: Any, weight: Any, eps: float) -> Any:
-    """x += residual (if any, in place), then RMSNorm(x); one fused op where the backend has it."""
-    if residual is None:
-        return ops.rms_norm(x, weight, eps)
-    fused = getattr(ops, "add_rms_norm", None)
+def _add_linear(ops: Ops, x: Any, act: Any, weight: Any) -> Any:
+    """x += act @ W^T in place (the residual add); one fused op where the backend has it."""
+    fused = getattr(ops, "linear_add_", None)
     if fused is not None:
-        return fused(x, residual, weight, eps)
-    ops.add_(x, residual)
-    return ops.rms_norm(x, weight, eps)
+        return fused(x, act, weight)
+    return ops.add_(x, ops.linear(act, weight))
 
 
 def _self_attention(ops: Ops, cfg: LlamaConfig, w: BlockWeights, h: Any, cache: Any, layer: int, pos: Any) -> Any:
@@ -75,24 +72,17 @@ def _self_attention(ops: Ops, cfg: LlamaConfig, w: BlockWeights, h: Any, cache: 
     return ops.attend(q, k, qkv[:, qk_width:], cache, layer, pos)  # v: (T, kv_width)
 
 
-def block_step(ops: Ops, cfg: LlamaConfig, w: BlockWeights, x: Any, residual: Any, cache: Any, layer: int,
-               pos: Any) -> tuple[Any, Any]:
-    """One llama block on ``x`` (T, n_embd), in place, with the previous block's FFN output
-    ``residual`` (or None) still to be added: returns (x, this block's FFN output, not yet added)."""
-    h = _residual_norm(ops, x, residual, w.attn_norm, cfg.norm_eps)  # (T, n_embd)
+def block_forward(ops: Ops, cfg: LlamaConfig, w: BlockWeights, x: Any, cache: Any, layer: int, pos: Any) -> Any:
+    """One llama block on ``x`` (T, n_embd), in place; ``layer`` indexes the segment's cache."""
+    h = ops.rms_norm(x, w.attn_norm, cfg.norm_eps)  # (T, n_embd)
     attn = _self_attention(ops, cfg, w, h, cache, layer, pos)  # (T, n_head * head_dim)
-    h = _residual_norm(ops, x, ops.linear(attn, w.attn_output), w.ffn_norm, cfg.norm_eps)
+    _add_linear(ops, x, attn, w.attn_output)  # x += attention output
+    h = ops.rms_norm(x, w.ffn_norm, cfg.norm_eps)
     if isinstance(w.gate_up, tuple):
         gate_up = tuple(ops.linear(h, wt) for wt in w.gate_up)  # (gate, up), (T, n_ff) each
     else:
         gate_up = ops.linear(h, w.gate_up)  # (T, 2 * n_ff): [gate | up]
-    return x, ops.linear(ops.swiglu(gate_up, cfg.n_ff), w.ffn_down)  # (T, n_embd)
-
-
-def block_forward(ops: Ops, cfg: LlamaConfig, w: BlockWeights, x: Any, cache: Any, layer: int, pos: Any) -> Any:
-    """One llama block on ``x`` (T, n_embd), in place; ``layer`` indexes the segment's cache."""
-    x, ffn_out = block_step(ops, cfg, w, x, None, cache, layer, pos)
-    return ops.add_(x, ffn_out)
+    return _add_linear(ops, x, ops.swiglu(gate_up, cfg.n_ff), w.ffn_down)  # x += feed-forward output
 
 
 class Segment:
@@ -112,11 +102,9 @@ class Segment:
         self.blocks.append(load_block(self.ops, raw))
 
     def run_blocks(self, x: Any, pos: Any) -> Any:
-        """Each block's FFN residual is added by the next block's fused add + norm."""
-        residual = None
         for index, block in enumerate(self.blocks):
-            x, residual = block_step(self.ops, self.cfg, block, x, residual, self.cache, index, pos)
-        return x if residual is None else self.ops.add_(x, residual)
+            x = block_forward(self.ops, self.cfg, block, x, self.cache, index, pos)
+        return x
 
     def run(self, x: Any, start_pos: int, *, with_tail: bool = False, last_only: bool = False) -> Any:
         """This segment's blocks on ``x`` (T, n_embd), then the tail if asked (T or 1, n_vocab)."""

@@ -94,8 +94,20 @@ class LlamaModel:
         self.tied_output = not self._file.has("output.weight")
         out = embd if self.tied_output else self._file.get("output.weight", (cfg.n_vocab, cfg.n_embd))
         self._head = (head_ops.load_vector(norm), head_ops.load_linear((out,)))
+        self._device_table = self._device_embedding(embd)
         self._tick(embd.data.nbytes + norm.data.nbytes + (0 if self.tied_output else out.data.nbytes))
         self.segments[-1].tail = self._apply_head
+
+    def _device_embedding(self, embd: Any) -> Any:
+        """The token embedding on the first segment's GPU (lookups inside its decode graph),
+        when that GPU also holds the output head (the memory plan counts the embedding there);
+        the tied head's weight is reused. None: rows are looked up on the host."""
+        first = self.segments[0]
+        if not hasattr(first, "run_tokens") or not _same_device(first.ops, self.segments[-1].ops):
+            return None
+        if self.tied_output and self._head[1] is not None and embd.shape[1] % 8 == 0:
+            return self._head[1]
+        return first.ops.load_embedding(embd)
 
     def _apply_head(self, x: Any) -> Any:
         ops = self.segments[-1].ops
@@ -115,12 +127,16 @@ class LlamaModel:
             raise ValueError(f"positions {start_pos}..{start_pos + ids.size - 1} exceed the context of {self.n_ctx}")
         if ids.min() < 0 or ids.max() >= self.n_vocab:
             raise ValueError(f"token id out of range 0..{self.n_vocab - 1}")
-        x = self._embed_ops.upload(self._embedding.lookup(ids))  # (T, n_embd)
-        src = self._embed_ops
+        x, src = None, self._embed_ops
         for index, segment in enumerate(self.segments):
-            x = move(x, src, segment.ops)
             is_last = index == len(self.segments) - 1
-            x = segment.run(x, start_pos, with_tail=is_last, last_only=is_last and not all_logits)
+            flags = dict(with_tail=is_last, last_only=is_last and not all_logits)
+            if index == 0 and self._device_table is not None:  # embedding lookup on the GPU
+                x = segment.run_tokens(self._device_table, ids, start_pos, **flags)
+            else:
+                if x is None:
+                    x = self._embed_ops.upload(self._embedding.lookup(ids))  # (T, n_embd)
+                x = segment.run(move(x, src, segment.ops), start_pos, **flags)
             src = segment.ops
         logits = src.download(x)  # (T or 1, n_vocab)
         return logits if all_logits else logits[-1]

@@ -97,6 +97,55 @@ def test_dequantize_f16_matches_gguf(kernel_sets, type_name):
     np.testing.assert_allclose(got.astype(np.float64), dense, rtol=1e-3, atol=1e-7, err_msg=f"seed={seed}")
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("type_name", ["Q4_0", "Q4_K", "IQ2_XXS", "F16"])
+def test_matvec_accumulate_adds_to_out(kernel_sets, type_name, variant):
+    """accumulate=True: out + W x (the residual add of the decode step), same tolerance as above."""
+    import cupy
+
+    from engine.kernels.api import upload_weight
+
+    if QUANT_TABLE[type_name].is_float and variant == "mmvq-soft":
+        pytest.skip("float weights have no q8_1 path")
+    seed = int(np.random.SeedSequence().entropy % 2**32)
+    rng = np.random.default_rng(seed)
+    rows, row_len = 37, 4096 + 3 * 256
+    raw, dense = random_weight(type_name, rows, row_len, rng)
+    x = rng.standard_normal((2, row_len)).astype(np.float32)  # (ncols, row_len)
+    base = rng.standard_normal((2, rows)).astype(np.float32)  # (ncols, rows): what out holds before
+    w = upload_weight(type_name, raw, (rows, row_len))
+    out = cupy.asarray(base)
+    got = cupy.asnumpy(kernel_sets[variant].matvec(w, cupy.asarray(x), path=variant, out=out, accumulate=True))
+    exact = base + x.astype(np.float64) @ dense.T
+    bound = 0.0 if variant == "dmmv" or QUANT_TABLE[type_name].is_float else \
+        (quantize_q8_1_rows(x)[1] / 2) @ np.abs(dense).T * 1.0001
+    _check(got.astype(np.float64), exact, accumulation_scale(dense, x), bound, f"{type_name} {variant} seed={seed}")
+    with pytest.raises(ValueError, match="accumulate"):
+        kernel_sets[variant].matvec(w, cupy.asarray(x), path=variant, accumulate=True)
+
+
+@pytest.mark.parametrize("type_name", TYPES)
+def test_get_rows_matches_gguf(kernel_sets, type_name):
+    """Embedding lookup: the chosen rows (repeats, first and last included), dequantized, equal
+    gguf's dequantizer (bit-for-bit up to float32 rounding); bad requests are refused."""
+    import cupy
+
+    from engine.kernels.api import upload_weight
+
+    seed = int(np.random.SeedSequence().entropy % 2**32)
+    rng = np.random.default_rng(seed)
+    qk = QUANT_TABLE[type_name].block_elems
+    rows, row_len = 11, max(qk, 32) * 2
+    raw, dense = random_weight(type_name, rows, row_len, rng)
+    w = upload_weight(type_name, raw, (rows, row_len))
+    ids = np.array([0, rows - 1, *rng.integers(0, rows, 5), 3, 3], np.int32)
+    out = cupy.full((ids.size, row_len), np.nan, dtype=cupy.float32)  # poisoned
+    got = cupy.asnumpy(kernel_sets["dmmv"].get_rows(w, cupy.asarray(ids), out=out)).astype(np.float64)
+    np.testing.assert_allclose(got, dense[ids], rtol=1e-6, atol=1e-30, err_msg=f"seed={seed}")
+    with pytest.raises(ValueError):
+        kernel_sets["dmmv"].get_rows(w, cupy.asarray(ids.astype(np.int64)))
+
+
 def test_matvec_rejects_bad_inputs(kernel_sets):
     import cupy
 

@@ -107,12 +107,15 @@ def test_rope_kv_store_mapping_matches_cpu_rope_and_cache(neox, rope_dim):
 
 
 # ---- the warp -> q8_1 chunk mapping of the fused kernels ---------------------------------
-def _norm_thread_slots(n_tokens, n, block):
-    """ql_add_rms_norm: block t, thread tid handles i = tid, tid + block, ...; lane = tid & 31."""
+def _norm_thread_slots(n_tokens, n, block=256):
+    """ql_rms_norm: grid (T, ceil(n / block)); CTA (t, s), thread tid writes i = s * block + tid
+    when i < n; lane = tid & 31."""
     for t in range(n_tokens):
-        for tid in range(block):
-            for i in range(tid, n, block):
-                yield t * n + i, ((t * n + i) >> 5, tid & 31)
+        for s in range(-(-n // block)):
+            for tid in range(block):
+                i = s * block + tid
+                if i < n:
+                    yield t * n + i, ((t * n + i) >> 5, tid & 31)
 
 
 def _attention_thread_slots(n_tokens, n_head, head_dim, block=256):
@@ -135,7 +138,7 @@ def _swiglu_thread_slots(n_tokens, n_ff, block=256):
 
 
 @pytest.mark.parametrize("slots", [
-    lambda: _norm_thread_slots(2, 256, 1024), lambda: _norm_thread_slots(3, 4096 // 8, 96),
+    lambda: _norm_thread_slots(2, 4096), lambda: _norm_thread_slots(3, 4096 // 8 + 96), lambda: _norm_thread_slots(1, 96),
     lambda: _attention_thread_slots(2, 4, 64), lambda: _attention_thread_slots(1, 3, 128),
     lambda: _swiglu_thread_slots(2, 512), lambda: _swiglu_thread_slots(1, 96),
 ])

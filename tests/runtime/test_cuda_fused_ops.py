@@ -14,6 +14,7 @@ from engine.backends.cuda_q8 import AGREES, q8_agreement
 from engine.backends.ops import RawTensor
 from engine.model.config import LlamaConfig, RopeParams
 from engine.quant.blocks import random_blocks
+from engine.quant.table import by_name
 
 pytestmark = pytest.mark.gpu
 RTOL = 1e-4
@@ -38,24 +39,49 @@ def _close(got, want, rtol=RTOL) -> None:
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * float(np.abs(want).max()))
 
 
-@pytest.mark.parametrize("n_tokens,width", [(1, 4096), (3, 256), (2, 200)])
-@pytest.mark.parametrize("with_residual", [False, True])
-def test_add_rms_norm_matches_cpu_and_writes_q8_1(n_tokens, width, with_residual):
+@pytest.mark.parametrize("n_tokens,width", [(1, 4096), (3, 256), (2, 200), (1, 2048 + 96)])
+def test_rms_norm_matches_cpu_and_writes_q8_1(n_tokens, width):
     rng = np.random.default_rng(width + n_tokens)
     x = rng.standard_normal((n_tokens, width)).astype(np.float32)  # (T, n)
-    res = rng.standard_normal((n_tokens, width)).astype(np.float32)  # (T, n)
     w = (1.0 + 0.1 * rng.standard_normal(width)).astype(np.float32)  # (n,)
     ops, cpu = _ops(), CpuOps()
     with ops.device, ops.stream:
         gx, gw = ops.upload(x), ops.upload(w)
-        act = ops.add_rms_norm(gx, ops.upload(res), gw, 1e-5) if with_residual else ops.rms_norm(gx, gw, 1e-5)
-        summed = x + res if with_residual else x
-        _close(ops.download(gx), summed, 1e-6)  # x updated in place only with a residual
-        _close(ops.download(act.x), cpu.rms_norm(summed, w, 1e-5))
+        act = ops.rms_norm(gx, gw, 1e-5)
+        np.testing.assert_array_equal(ops.download(gx), x)  # the input is read only
+        _close(ops.download(act.x), cpu.rms_norm(x, w, 1e-5))
         if width % 32:
             assert act.xq is None  # no q8_1 for widths the mat-vecs cannot take
         else:
             _assert_q8_of(act, ops)
+
+
+@pytest.mark.parametrize("n_tokens", [1, 3, 8, 11])  # mat-vec columns (q8_1 and float) and the GEMM path
+@pytest.mark.parametrize("type_name", ["Q4_K", "Q8_0", "F16"])
+def test_linear_add_adds_the_product_into_x(n_tokens, type_name):
+    """x += linear(act, W) in place, from a normed activation (with its q8_1 on mmvq) and from
+    plain rows: equal to x + the CPU backend's linear within the path's tolerance."""
+    rng = np.random.default_rng(n_tokens)
+    rows, row_len = 96, 256
+    qt = by_name(type_name)
+    raw = random_blocks(type_name, rows * row_len // qt.block_elems, rng).reshape(-1)  # (rows * row_bytes,)
+    tensor = RawTensor("blk.0.attn_output.weight", type_name, (rows, row_len), raw)
+    x = rng.standard_normal((n_tokens, rows)).astype(np.float32)  # (T, rows): the residual stream
+    h = rng.standard_normal((n_tokens, row_len)).astype(np.float32)  # (T, row_len)
+    ops, cpu = _ops(), CpuOps()
+    want = x + cpu.linear(h, cpu.load_linear((tensor,)))
+    with ops.device, ops.stream:
+        weight = ops.load_linear((tensor,))
+        for act in (ops.rms_norm(ops.upload(h), ops.upload(np.ones(row_len, np.float32)), 0.0), ops.upload(h)):
+            gx = ops.upload(x)
+            if not hasattr(act, "xq"):
+                expect = want
+            else:  # the normed rows: the product of the normed h
+                expect = x + cpu.linear(ops.download(act.x), cpu.load_linear((tensor,)))
+            out = ops.linear_add_(gx, act, weight)
+            assert out is gx or out.data.ptr == gx.data.ptr  # in place
+            tol = 2e-2 if (n_tokens <= 8 and type_name != "F16") else 5e-3  # q8_1 rounding / fp16 GEMM
+            _close(ops.download(gx), expect, tol)
 
 
 @pytest.mark.parametrize("n_tokens", [1, 4])
