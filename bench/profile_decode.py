@@ -104,10 +104,10 @@ def kernel_trace(model) -> dict:
     if not events:
         return {"error": "the trace holds no kernels"}
     # Split into replays at the largest gaps (the host synchronises between replays).
-    gaps = [b["ts"] - (a["ts"] + a["dur"]) for a, b in zip(events, events[1:])]
+    gaps = [b["ts"] - (a["ts"] + a["dur"]) for a, b in zip(events, events[1:], strict=False)]
     cut = sorted(range(len(gaps)), key=lambda i: -gaps[i])[: REPLAYS - 1]
     bounds = [0] + sorted(i + 1 for i in cut) + [len(events)]
-    replays = [events[a:b] for a, b in zip(bounds, bounds[1:])]
+    replays = [events[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
     per_name: dict[str, list[float]] = {}
     span, busy = [], []
     for rep in replays:

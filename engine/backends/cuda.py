@@ -90,6 +90,7 @@ class CudaOps:
         self._warm_types: set[str] = set()
         with self.device:
             self.kernels = KernelSet.for_device(device_id, soft_dp4a=(path == "mmvq-soft"))
+            self.launch = self.kernels.launch  # the kernels' launcher (PDL on sm_90+) for the layer ops too
             self.stream = cupy.cuda.Stream(non_blocking=True)
             module = _load_layer_module()
             self.k_norm, self.k_rope = module.get_function("ql_rms_norm"), module.get_function("ql_rope")
@@ -232,7 +233,7 @@ class CudaOps:
         want_q = self._wants_q8(n_tokens, width)
         xq, xds = self._q8_buffers(n_tokens, width, want_q)
         out = cupy.empty_like(x)  # (T, n)
-        self.k_norm((n_tokens, -(-width // THREADS)), (THREADS,),
+        self.launch(self.k_norm, (n_tokens, -(-width // THREADS)), (THREADS,),
                     (x, weight, out, xq, xds, np.int32(width), np.float32(eps), np.int32(want_q)))
         return Activation(out, xq, xds) if want_q else Activation(out)
 
@@ -261,14 +262,14 @@ class CudaOps:
         args = (x, np.int32(x.strides[0] // 4), pos.buffer, np.int32(x.shape[0]), np.int32(n_heads),
                 np.int32(head_dim), np.int32(rope.dim), np.int32(rope.neox), np.float32(math.log2(rope.base)),
                 np.float32(1.0 / rope.scale))
-        self.k_rope(_blocks(n), (THREADS,), args)  # in place on the (possibly strided) slice
+        self.launch(self.k_rope, _blocks(n), (THREADS,), args)  # in place on the (possibly strided) slice
         return x
 
     def attend(self, q: Any, k: Any, v: Any, cache: CudaCache, layer: int, pos: Positions) -> Any:
         n_tokens, kv_width = k.shape
         if k.strides != v.strides:
             k, v = cupy.ascontiguousarray(k), cupy.ascontiguousarray(v)
-        self.k_store(_blocks(n_tokens * kv_width), (THREADS,),
+        self.launch(self.k_store, _blocks(n_tokens * kv_width), (THREADS,),
                      (k, v, np.int32(k.strides[0] // 4), cache.k[layer], cache.v[layer], pos.buffer,
                       np.int32(n_tokens), np.int32(kv_width)))
         return self._attention(q, cache, layer, pos)
@@ -291,12 +292,12 @@ class CudaOps:
             n_split = self._n_splits(n_head)
             part_o = cupy.empty((n_tokens, n_head, n_split, head_dim), cupy.float32)  # unnormalised partial outputs
             part_ml = cupy.empty((n_tokens, n_head, n_split, 2), cupy.float32)  # (max score, sum of exp)
-            self.k_attn_split((n_head, n_tokens, n_split), (THREADS,),
+            self.launch(self.k_attn_split, (n_head, n_tokens, n_split), (THREADS,),
                               (*inputs, scores, np.int32(score_stride), *geometry, part_o, part_ml))
-            self.k_attn_merge((n_head, n_tokens), (THREADS,), (part_o, part_ml, out, np.int32(head_dim),
+            self.launch(self.k_attn_merge, (n_head, n_tokens), (THREADS,), (part_o, part_ml, out, np.int32(head_dim),
                                                                np.int32(n_split), xq, xds, np.int32(want_q)))
         else:
-            self.k_attn((n_head, n_tokens), (THREADS,),
+            self.launch(self.k_attn, (n_head, n_tokens), (THREADS,),
                         (*inputs, out, scores, np.int32(score_stride), *geometry, xq, xds, np.int32(want_q)))
         return Activation(out, xq, xds) if want_q else Activation(out)
 
@@ -308,7 +309,7 @@ class CudaOps:
             return self._attend_qkv_unfused(qkv, cfg, cache, layer, pos)
         n_tokens = qkv.shape[0]
         n = n_tokens * (cfg.n_head + 2 * cfg.n_head_kv) * (cfg.head_dim // 2)  # threads: (t, head, pair)
-        self.k_rope_kv(_blocks(n), (THREADS,),
+        self.launch(self.k_rope_kv, _blocks(n), (THREADS,),
                        (qkv, np.int32(qkv.strides[0] // 4), cache.k[layer], cache.v[layer], pos.buffer,
                         np.int32(n_tokens), np.int32(cfg.n_head), np.int32(cfg.n_head_kv), np.int32(cfg.head_dim),
                         np.int32(rope.dim), np.int32(rope.neox), np.float32(math.log2(rope.base)),
@@ -328,7 +329,7 @@ class CudaOps:
         out = cupy.empty((n_tokens, n_ff), cupy.float32)
         want_q = self._wants_q8(n_tokens, n_ff)
         xq, xds = self._q8_buffers(n_tokens, n_ff, want_q)
-        self.k_swiglu(_blocks(out.size), (THREADS,),
+        self.launch(self.k_swiglu, _blocks(out.size), (THREADS,),
                       (gate_up, out, np.int32(n_tokens), np.int32(n_ff), xq, xds, np.int32(want_q)))
         return Activation(out, xq, xds) if want_q else Activation(out)
 

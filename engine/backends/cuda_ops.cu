@@ -7,6 +7,16 @@
 // quantize_q8_1: xq int8 (T, width/32, 32), xds float2 (T, width/32) = (d, d * sum(q)). Header-free (NVRTC).
 
 #define QL_BLOCK 256
+
+// Programmatic dependent launch (as engine/kernels/common.cuh): every kernel lets the next one
+// start early and waits for the previous one before touching global memory. No-ops below
+// sm_90 and for ordinary launches.
+__device__ __forceinline__ void ql_pdl_begin() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
 #define QL_NEG_INF __int_as_float(0xff800000)
 
 __device__ __forceinline__ float ql_warp_sum(float v) {
@@ -57,6 +67,7 @@ __device__ __forceinline__ void ql_store_q8_1(float v, long long chunk, int lane
 extern "C" __global__ void __launch_bounds__(QL_BLOCK)
 ql_rms_norm(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ out,
             signed char* __restrict__ xq, float2* __restrict__ xds, int n, float eps, int want_q) {
+    ql_pdl_begin();
     const float* row = x + (size_t)blockIdx.x * n;  // (n,) row t of x
     float sq = 0.0f;
     if ((n & 3) == 0) {
@@ -82,6 +93,7 @@ ql_rms_norm(const float* __restrict__ x, const float* __restrict__ w, float* __r
 extern "C" __global__ void ql_rope(float* __restrict__ x, int stride, const int* __restrict__ pos,
                                    int n_tokens, int n_heads, int head_dim, int rope_dim, int neox,
                                    float log2_base, float inv_scale) {
+    ql_pdl_begin();
     const int half = rope_dim / 2;
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= n_tokens * n_heads * half) return;
@@ -101,6 +113,7 @@ extern "C" __global__ void ql_rope(float* __restrict__ x, int stride, const int*
 extern "C" __global__ void ql_kv_store(const float* __restrict__ k, const float* __restrict__ v, int stride,
                                        float* __restrict__ cache_k, float* __restrict__ cache_v,
                                        const int* __restrict__ pos, int n_tokens, int kv_width) {
+    ql_pdl_begin();
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= n_tokens * kv_width) return;
     const int t = idx / kv_width, d = idx % kv_width;
@@ -118,6 +131,7 @@ extern "C" __global__ void ql_rope_kv_store(float* __restrict__ qkv, int stride,
                                             float* __restrict__ cache_v, const int* __restrict__ pos,
                                             int n_tokens, int n_head, int n_head_kv, int head_dim, int rope_dim,
                                             int neox, float log2_base, float inv_scale) {
+    ql_pdl_begin();
     const int pairs = head_dim / 2, half = rope_dim / 2, n_all = n_head + 2 * n_head_kv;
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= n_tokens * n_all * pairs) return;
@@ -196,6 +210,7 @@ extern "C" __global__ void ql_attention(const float* __restrict__ q, int q_strid
                                         const int* __restrict__ pos, int group, int head_dim, int kv_width,
                                         float scale, signed char* __restrict__ xq, float2* __restrict__ xds,
                                         int want_q) {
+    ql_pdl_begin();
     __shared__ float q_sh[256];  // (head_dim,) scaled query
     __shared__ float part[QL_BLOCK / 32][256];  // (n_warps, head_dim) per-warp partial outputs
     const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x;
@@ -237,6 +252,7 @@ extern "C" __global__ void ql_attention(const float* __restrict__ q, int q_strid
 // if want_q (needs n_ff % 32 == 0, blockDim a multiple of 32), out also as q8_1 into xq/xds.
 extern "C" __global__ void ql_swiglu(const float* __restrict__ gu, float* __restrict__ out, int n_tokens, int n_ff,
                                      signed char* __restrict__ xq, float2* __restrict__ xds, int want_q) {
+    ql_pdl_begin();
     const long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= (long long)n_tokens * n_ff) return;  // with want_q the total is a multiple of 32: whole warps leave
     const long long t = idx / n_ff, i = idx % n_ff;
@@ -257,6 +273,7 @@ extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q
                                               float* __restrict__ scores, int score_stride, const int* __restrict__ pos,
                                               int group, int head_dim, int kv_width, float scale,
                                               float* __restrict__ part_o, float* __restrict__ part_ml) {
+    ql_pdl_begin();
     __shared__ float q_sh[256];  // (head_dim,) scaled query
     __shared__ float part[QL_BLOCK / 32][256];  // (n_warps, head_dim) per-warp partial outputs
     const int h = blockIdx.x, t = blockIdx.y, s = blockIdx.z, n_head = gridDim.x, n_split = gridDim.z;
@@ -302,6 +319,7 @@ extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q
 extern "C" __global__ void ql_attention_merge(const float* __restrict__ part_o, const float* __restrict__ part_ml,
                                               float* __restrict__ out, int head_dim, int n_split,
                                               signed char* __restrict__ xq, float2* __restrict__ xds, int want_q) {
+    ql_pdl_begin();
     const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x;
     const size_t first = ((size_t)t * n_head + h) * n_split;  // slot of split 0 of (t, h)
     const float* ml = part_ml + first * 2;  // (n_split, 2): (m_s, l_s)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.kernels.build import CompileTarget, cached_cubin, precompile
+from engine.kernels.launch import Launcher
 from engine.kernels.sources import (
     FAMILIES_WITH_TABLES,
     MAX_COLUMNS,
@@ -42,6 +43,7 @@ class KernelSet:
         self.cache_dir = cache_dir
         self._modules: dict[ModuleSpec, Any] = {}  # this object's own cache of loaded modules
         self._resident: dict[str, int] = {}  # kernel name -> CTAs of it resident on the whole device
+        self.launch = Launcher(arch)  # programmatic dependent launch on sm_90+ (engine.kernels.launch)
 
     @classmethod
     def for_device(cls, device_id: int = 0, soft_dp4a: bool = False, cache_dir: Path | None = None,
@@ -102,7 +104,7 @@ class KernelSet:
         blocks = -(-chunks * 32 // 256)
         with cupy.cuda.Device(self.device_id):
             kernel = self._function(family, "mmvq", "ql_quantize_q8_1")
-            kernel((blocks,), (256,), (x, np.int32(chunks), xq, xds))
+            self.launch(kernel, (blocks,), (256,), (x, np.int32(chunks), xq, xds))
         return xq, xds
 
     def matvec(self, w: QuantWeight, x: Any, path: str = "mmvq", out: Any | None = None,
@@ -125,7 +127,7 @@ class KernelSet:
         kernel = self._function(qt.family, "dmmv", name)
         grid = self._grid(kernel, name, -(-w.rows // rows_per_block(ncols, qt, self.rows_override)))
         with cupy.cuda.Device(self.device_id):
-            kernel(grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), x, out,
+            self.launch(kernel, grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), x, out,
                                       np.int32(accumulate)))
         return out
 
@@ -143,7 +145,7 @@ class KernelSet:
         kernel = self._function(qt.family, "mmvq", name)
         grid = self._grid(kernel, name, -(-w.rows // rows_per_block(ncols, qt, self.rows_override)))
         with cupy.cuda.Device(self.device_id):
-            kernel(grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), xq, xds, out,
+            self.launch(kernel, grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), xq, xds, out,
                                       np.int32(accumulate)))
         return out
 
@@ -158,7 +160,7 @@ class KernelSet:
             out = cupy.empty((w.rows, w.row_len), dtype=cupy.float16)  # (rows, row_len)
             total = w.rows * w.row_len // 8  # one thread per 8 outputs
             kernel = self._function(qt.family, "dmmv", kernel_name("f16", qt.name))
-            kernel((-(-total // 256),), (256,), (w.data, np.int64(w.row_stride), np.int32(w.rows),
+            self.launch(kernel, (-(-total // 256),), (256,), (w.data, np.int64(w.row_stride), np.int32(w.rows),
                                                   np.int32(w.row_len), out))
             return out
 
@@ -178,7 +180,7 @@ class KernelSet:
         total = n * w.row_len // 8  # one thread per 8 outputs
         with cupy.cuda.Device(self.device_id):
             kernel = self._function(qt.family, "dmmv", kernel_name("rows", qt.name))
-            kernel((max(1, -(-total // 256)),), (256,), (w.data, np.int64(w.row_stride), np.int32(w.rows),
+            self.launch(kernel, (max(1, -(-total // 256)),), (256,), (w.data, np.int64(w.row_stride), np.int32(w.rows),
                                                          np.int32(w.row_len), ids, np.int32(n), out))
         return out
 

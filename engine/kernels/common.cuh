@@ -62,6 +62,25 @@ typedef unsigned long long u64;
 #define QL_SOFT_DP4A 1
 #endif
 
+// ---- programmatic dependent launch (sm_90+) --------------------------------------------
+// Kernels may be launched with programmatic stream serialization (engine/kernels/launch.py):
+// then the next kernel's CTAs can start while this one drains. Each kernel calls
+// ql_pdl_allow_next() early, and ql_pdl_wait() before it touches any global memory that an
+// earlier kernel writes or reads (activations, outputs, scratch); only immutable data
+// (weights, lookup tables) may be read before the wait. Both are no-ops below sm_90 and for
+// ordinary launches.
+QL_DEV void ql_pdl_wait() {
+#if QL_ON_DEVICE && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+QL_DEV void ql_pdl_allow_next() {
+#if QL_ON_DEVICE && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
 // ---- conversions --------------------------------------------------------------------
 QL_DEV float ql_bits_to_f32(u32 bits) {
 #if QL_ON_DEVICE

@@ -126,7 +126,9 @@ __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long
         ql_stage_tile<T, R>(tile[item & 1], w, row_stride, row0, rows, block0, min(Tile::BLOCKS, nblocks - block0));
     };
     float acc[NCOLS][R] = {};
-    if (items > 0) stage(0);
+    ql_pdl_allow_next();
+    if (items > 0) stage(0);  // weights only: they stream in while an earlier kernel drains
+    ql_pdl_wait();  // activations and outputs from here on
     for (int item = 0; item < items; ++item) {
         if (item + 1 < items) {
             stage(item + 1);
@@ -253,6 +255,8 @@ __device__ __forceinline__ void ql_dequant_f16(const u8* __restrict__ w, long lo
                                                uint4* __restrict__ out) {
     const long long groups_per_row = row_len / 8;
     const long long gid = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    ql_pdl_allow_next();
+    ql_pdl_wait();
     if (gid >= rows * groups_per_row) return;
     const long long row = gid / groups_per_row;
     const int gi = (int)(gid % groups_per_row);
@@ -274,6 +278,8 @@ __device__ __forceinline__ void ql_get_rows(const u8* __restrict__ w, long long 
                                             const int* __restrict__ ids, int n_ids, float4* __restrict__ out) {
     const int groups_per_row = row_len / 8;
     const long long gid = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    ql_pdl_allow_next();
+    ql_pdl_wait();
     if (gid >= (long long)n_ids * groups_per_row) return;
     const int i = (int)(gid / groups_per_row), gi = (int)(gid % groups_per_row);
     const int id = ids[i];
@@ -290,6 +296,8 @@ extern "C" __global__ void ql_quantize_q8_1(const float* __restrict__ x, int tot
                                             float2* __restrict__ xds) {
     const long long chunk = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
+    ql_pdl_allow_next();
+    ql_pdl_wait();
     if (chunk >= total_chunks) return;  // whole warps leave together
     const float v = x[chunk * 32 + lane];
     float amax = fabsf(v);
