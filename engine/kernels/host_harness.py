@@ -132,12 +132,17 @@ def host_dequant_block(lib: ctypes.CDLL, type_name: str, block: np.ndarray, bloc
 
 
 def host_vec_dot(lib: ctypes.CDLL, type_name: str, block: np.ndarray, c: int, q: np.ndarray, d: float,
-                 s: float) -> float:
-    """vec_dot of chunk c of one block with one q8_1 block (q: int8 (32,))."""
-    block = np.ascontiguousarray(block, dtype=np.uint8)
+                 s: float, offset: int = 0) -> float:
+    """vec_dot of chunk c of one block with one q8_1 block (q: int8 (32,)). The block sits at
+    byte ``offset`` (mod 16) of a buffer padded by 16 bytes on both sides, as in a mat-vec tile
+    (blocks of an even size that is not a multiple of 4 alternate between offsets 0 and 2)."""
+    raw = np.ascontiguousarray(block, dtype=np.uint8).reshape(-1)
+    padded = np.zeros(32 + offset + raw.size + 16, np.uint8)  # 16-B aligned start (numpy) + padding
+    start = 16 + offset - (padded.ctypes.data % 16)
+    padded[start : start + raw.size] = raw  # (block_bytes,) at address = offset (mod 16)
     q_words = np.ascontiguousarray(q, dtype=np.int8).view(np.int32)  # (8,): q[4i..4i+3] in word i
     fn = getattr(lib, f"ql_host_vec_dot_{type_name}")
-    return float(fn(block.ctypes.data, c, q_words.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), d, s))
+    return float(fn(padded.ctypes.data + start, c, q_words.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), d, s))
 
 
 def host_table_bytes(lib: ctypes.CDLL, type_name: str) -> int:

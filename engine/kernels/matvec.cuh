@@ -114,7 +114,9 @@ template <class T, int NCOLS, int R, class Body>
 __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long row_stride, int rows,
                                              int nchunks, float* __restrict__ out, int accumulate, Body body) {
     typedef QlTile<T> Tile;
-    __shared__ __align__(16) u8 tile[2][R][Tile::BYTES];
+    // Two stages of R rows; 16 spare bytes after them: load_u32s_a2 may read 2 bytes past a block.
+    __shared__ __align__(16) u8 tiles[2 * R * Tile::BYTES + 16];
+    u8(*tile)[R][Tile::BYTES] = reinterpret_cast<u8(*)[R][Tile::BYTES]>(tiles);  // tile[stage][row]
     const int nblocks = nchunks / Tile::CHUNKS_PER_BLOCK;
     const int tiles_per_row = (nblocks + Tile::BLOCKS - 1) / Tile::BLOCKS;
     const int groups = (rows + R - 1) / R;

@@ -19,11 +19,12 @@ struct Q4_0 {
         for (int e = 0; e < 8; ++e) out[e] *= d;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
+        u32 qs[4];
+        load_u32s_a2<4>(blk + 2, qs);  // qs[4i..4i+4) in word i: elements 4i.. and 16+4i..
         int sumi = 0;
         for (int i = 0; i < 4; ++i) {
-            const u32 v = load_u32_a2(blk + 2 + 4 * i);  // qs[4i..4i+4): elements 4i.. and 16+4i..
-            sumi = dp4a((int)(v & 0x0F0F0F0Fu), q[i], sumi);
-            sumi = dp4a((int)((v >> 4) & 0x0F0F0F0Fu), q[i + 4], sumi);
+            sumi = dp4a((int)(qs[i] & 0x0F0F0F0Fu), q[i], sumi);
+            sumi = dp4a((int)((qs[i] >> 4) & 0x0F0F0F0Fu), q[i + 4], sumi);
         }
         return f16_to_f32(load_u16(blk)) * (d * (float)sumi - 8.0f * s);
     }
@@ -106,8 +107,10 @@ struct Q8_0 {
         for (int e = 0; e < 8; ++e) out[e] *= d;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float) {
+        u32 qs[8];
+        load_u32s_a2<8>(blk + 2, qs);  // qs[4i..4i+4) in word i
         int sumi = 0;
-        for (int i = 0; i < 8; ++i) sumi = dp4a((int)load_u32_a2(blk + 2 + 4 * i), q[i], sumi);  // qs[4i..4i+4)
+        for (int i = 0; i < 8; ++i) sumi = dp4a((int)qs[i], q[i], sumi);
         return f16_to_f32(load_u16(blk)) * d * (float)sumi;
     }
 };

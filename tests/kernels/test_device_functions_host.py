@@ -44,9 +44,11 @@ def test_vec_dot_matches_float64_reference(host_libraries, type_name):
             x = (rng.standard_normal(32) * rng.uniform(0.1, 10)).astype(np.float32)  # (32,)
             q, d, s = quantize_chunk_q8_1(x)
             terms = weights[i, 32 * c : 32 * c + 32] * (float(d) * q.astype(np.float64))  # (32,) chunk c
-            got = host_harness.host_vec_dot(lib, type_name, blocks[i], c, q, float(d), float(s))
             tolerance = 1e-7 + 1e-5 * float(np.abs(terms).sum())
-            assert abs(got - terms.sum()) <= tolerance, f"{type_name} block {i} chunk {c}: {got} vs {terms.sum()}"
+            for offset in (0, 2) if qt.block_bytes % 4 == 2 else (0,):  # both alignments a tile gives
+                got = host_harness.host_vec_dot(lib, type_name, blocks[i], c, q, float(d), float(s), offset)
+                assert abs(got - terms.sum()) <= tolerance, \
+                    f"{type_name} block {i} chunk {c} at offset {offset}: {got} vs {terms.sum()}"
 
 
 @pytest.mark.parametrize("type_name", ["F32", "F16", "BF16"])
