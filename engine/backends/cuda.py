@@ -436,7 +436,11 @@ class CudaSegment(Segment):
             ops.stream.end_capture()
             self.use_graphs = False  # a kernel needed a host sync: stay eager
             return None
-        graph = ops.stream.end_capture()
+        try:
+            graph = ops.stream.end_capture()
+        except Exception:  # the capture was invalidated (e.g. a driver refused a launch attribute)
+            self.use_graphs = False
+            return None
         self._graphs[key] = (graph, static_out)
         return self._graphs[key]
 
