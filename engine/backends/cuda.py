@@ -12,10 +12,9 @@ which ``linear`` feeds straight to ``KernelSet.matvec_quantized`` (no separate q
 launch). The fused q8_1 layout is checked against ``KernelSet.quantize_q8_1`` once per
 device; on a mismatch it is not used.
 
-Little host work per decoded token: when the token embedding lives on this device the
-graph starts from the token id (``run_tokens``: the row lookup is a kernel in the graph);
-token id and position go up in one pinned 8-byte copy, the logits come back through a
-pinned buffer.
+Little host work per decoded token: token id and position go up in one pinned 8-byte copy
+(``set_step``), the logits come back through a pinned buffer. The segment that captures and
+replays decode graphs (with the embedding lookup inside) is engine/backends/cuda_segment.py.
 """
 
 from __future__ import annotations
@@ -32,10 +31,8 @@ import numpy as np
 from engine.backends.cuda_q8 import AGREES, q8_agreement
 from engine.backends.ops import RawTensor
 from engine.backends.spec import DeviceAssignment
-from engine.diagnostics import DiagnosticError, Remedy, error
 from engine.kernels.api import KernelSet, upload_weight
 from engine.model.config import LlamaConfig, RopeParams
-from engine.model.forward import Segment
 from engine.quant.dequant import dequantize
 from engine.quant.table import by_name
 
@@ -352,102 +349,3 @@ def _takes_q8(weight: Any, xq: Any) -> bool:
 
 def cuda_ops_for(assignment: DeviceAssignment) -> CudaOps:
     return CudaOps(assignment.device_id, assignment.path)
-
-
-class CudaSegment(Segment):
-    """A Segment on one device: runs inside the device and stream; one-token steps replay
-    a CUDA graph captured on the second such step (the first warms the memory pool).
-    Graphs are kept per (input kind, with tail): "x" steps copy the input row into a static
-    buffer; "tokens" steps (``run_tokens``, first segment with the embedding on this device)
-    start from the token id in the device step buffer."""
-
-    def __init__(self, ops: CudaOps, cfg: LlamaConfig, layers: tuple[int, int], n_ctx: int):
-        if cfg.head_dim > MAX_HEAD_DIM:
-            raise DiagnosticError(error(
-                "QL-E-CUDA-HEAD-DIM", "This model's attention heads are too wide for the GPU backend",
-                f"Heads of {cfg.head_dim} values are not supported on the GPU yet (at most {MAX_HEAD_DIM}).",
-                Remedy("use_cpu", "Run on the CPU"), head_dim=cfg.head_dim))
-        super().__init__(ops, cfg, layers, n_ctx)
-        self._graphs: dict[tuple[str, bool], tuple[Any, Any]] = {}  # key -> (graph, static output)
-        self._static_inputs: dict[tuple[str, bool], Any] = {}  # "x" keys -> (1, n_embd) input buffer
-        self._steps_seen: dict[tuple[str, bool], int] = {}
-        self.use_graphs = True
-
-    def captured_graphs(self) -> list[Any]:
-        """The captured decode graphs (for benchmarks that replay them alone)."""
-        return [graph for graph, _ in self._graphs.values()]
-
-    def run(self, x: Any, start_pos: int, *, with_tail: bool = False, last_only: bool = False) -> Any:
-        ops: CudaOps = self.ops
-        with ops.device, ops.stream:
-            if x.shape[0] == 1 and self.use_graphs:
-                ops.set_step(0, start_pos)  # the token id is not used on this path
-                key = ("x", with_tail)
-                static_in = self._static_inputs.get(key)
-                if static_in is None:
-                    static_in = self._static_inputs[key] = cupy.empty_like(x)  # (1, n_embd)
-                x = cupy.ascontiguousarray(x)
-                static_in.data.copy_from_device_async(x.data, x.nbytes, ops.stream)  # one memcpy, no kernel
-                out = self._replay(key, lambda: self._step(static_in, with_tail))
-                if out is not None:
-                    return out
-            return super().run(x, start_pos, with_tail=with_tail, last_only=last_only)
-
-    def run_tokens(self, table: Any, ids: np.ndarray, start_pos: int, *, with_tail: bool = False,
-                   last_only: bool = False) -> Any:
-        """Like ``run`` from token ids: the rows of ``table`` (CudaOps.load_embedding) are looked
-        up on the device, inside the decode graph for one-token steps."""
-        ops: CudaOps = self.ops
-        with ops.device, ops.stream:
-            if ids.size == 1 and self.use_graphs:
-                ops.set_step(int(ids[0]), start_pos)
-                out = self._replay(("tokens", with_tail), lambda: self._step(ops.embed_step(table), with_tail))
-                if out is not None:
-                    return out
-            x = ops.embed(table, ids)  # (T, n_embd)
-            return super().run(x, start_pos, with_tail=with_tail, last_only=last_only)
-
-    def _replay(self, key: tuple[str, bool], step: Any) -> Any | None:
-        """Launch the graph of ``key`` and return its output buffer; None means "run this step
-        eagerly" (the first step of a kind, or a step that could not be captured)."""
-        entry = self._graphs.get(key)
-        if entry is None:
-            self._steps_seen[key] = self._steps_seen.get(key, 0) + 1
-            if self._steps_seen[key] < 2:
-                return None
-            entry = self._capture(key, step)
-            if entry is None:
-                return None
-        graph, static_out = entry
-        graph.launch(stream=self.ops.stream)
-        return static_out
-
-    def _step(self, x: Any, with_tail: bool) -> Any:
-        pos = Positions(self.ops.pos_buffer, 0, 1)
-        y = self.run_blocks(x, pos)
-        return self.tail(y) if with_tail and self.tail is not None else y
-
-    def _capture(self, key: tuple[str, bool], step: Any) -> tuple[Any, Any] | None:
-        ops: CudaOps = self.ops
-        ops.stream.begin_capture()
-        try:
-            static_out = step()
-        except Exception:
-            ops.stream.end_capture()
-            self.use_graphs = False  # a kernel needed a host sync: stay eager
-            return None
-        try:
-            graph = ops.stream.end_capture()
-        except Exception:  # the capture was invalidated (e.g. a driver refused a launch attribute)
-            self.use_graphs = False
-            return None
-        self._graphs[key] = (graph, static_out)
-        return self._graphs[key]
-
-    def close(self) -> None:
-        self._graphs.clear()
-        self._static_inputs.clear()
-        super().close()
-        with self.ops.device:
-            self.ops.stream.synchronize()
-            cupy.get_default_memory_pool().free_all_blocks()

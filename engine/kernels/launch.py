@@ -81,9 +81,10 @@ class Launcher:
     programmatic stream serialization when ``enabled`` (sm_90+, QUANTLAUNCH_PDL not 0)."""
 
     def __init__(self, arch: int, enabled: bool | None = None):
-        wanted = arch >= PDL_MIN_ARCH and os.environ.get("QUANTLAUNCH_PDL", "1") != "0"
-        self._launch_ex = _driver_launch_ex() if (wanted if enabled is None else enabled) else None
-        self.note = "on" if self._launch_ex is not None else ("off" if not wanted else "off: no cuLaunchKernelEx")
+        if enabled is None:
+            enabled = arch >= PDL_MIN_ARCH and os.environ.get("QUANTLAUNCH_PDL", "1") != "0"
+        self._launch_ex = _driver_launch_ex() if enabled else None
+        self.note = "on" if self._launch_ex is not None else ("off: no cuLaunchKernelEx" if enabled else "off")
         attr = _LaunchAttribute(id=CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
         attr.value.programmatic_stream_serialization_allowed = 1
         self._attr = attr

@@ -76,7 +76,8 @@ class LlamaModel:
         if assignment is None:
             segment = Segment(CpuOps(), self.cfg, layers, self.n_ctx)
         else:
-            from engine.backends.cuda import CudaSegment, cuda_ops_for  # CuPy only when asked for
+            from engine.backends.cuda import cuda_ops_for  # CuPy only when asked for
+            from engine.backends.cuda_segment import CudaSegment
 
             segment = CudaSegment(cuda_ops_for(assignment), self.cfg, layers, self.n_ctx)
         for layer in range(*layers):
@@ -105,7 +106,7 @@ class LlamaModel:
         first = self.segments[0]
         if not hasattr(first, "run_tokens") or not _same_device(first.ops, self.segments[-1].ops):
             return None
-        if self.tied_output and self._head[1] is not None and embd.shape[1] % 8 == 0:
+        if self.tied_output and embd.shape[1] % 8 == 0:
             return self._head[1]
         return first.ops.load_embedding(embd)
 

