@@ -25,6 +25,7 @@ from pathlib import Path
 
 import gguf
 import numpy as np
+from card_info import card_details
 
 from engine.backends.spec import BackendSpec
 from engine.model import load_model
@@ -50,6 +51,7 @@ class Record:
     pp512_tps: float
     tg128_tps: float
     card: str
+    card_details: str = ""  # driver, clocks, power limit (bench/card_info.py)
 
 
 def write_fast_model(path: Path, spec: SynthSpec, seed: int = 0) -> Path:
@@ -144,7 +146,7 @@ def bench_one(label: str, type_name: str, path: Path, kernel: str, card: str) ->
     finally:
         model.close()
     print(f"| {label} | {type_name} | cuda | {kernel} | {pp:9.1f} | {tg:7.1f} | check {check:.2e}, {note} |", flush=True)
-    return Record(label, type_name, "cuda", kernel, round(pp, 1), round(tg, 1), card)
+    return Record(label, type_name, "cuda", kernel, round(pp, 1), round(tg, 1), card, card_details())
 
 
 def _default_tmp() -> str:
@@ -202,17 +204,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernel", default="mmvq", choices=("mmvq", "dmmv", "mmvq-soft"))
     parser.add_argument("--tmp", default=_default_tmp())
     parser.add_argument("--out", default="bench/results")
+    parser.add_argument("--tag", default="", help="appended to the results file name (e.g. a second machine)")
     args = parser.parse_args(argv)
     runs, card, started = parse_runs(args.runs), card_name(), time.perf_counter()
     precompile_kernels(runs, args.kernel)
     records: list[Record] = []
+    print(f"card: {card} ({card_details() or 'no NVML details'})")
     print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | check |\n|---|---|---|---|---|---|---|")
     for label, type_name in runs:
         record = run_one(label, type_name, args, card)
         if record is not None:
             records.append(record)
     slug = card.replace(" ", "-").replace("/", "-")
-    out = Path(args.out) / f"decode-{slug}-{dt.date.today().isoformat()}.json"
+    tag = f"-{args.tag}" if args.tag else ""
+    out = Path(args.out) / f"decode-{slug}-{dt.date.today().isoformat()}{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps([r.__dict__ for r in records], indent=1))
     print(f"wrote {out} ({time.perf_counter() - started:.0f} s in all)")
