@@ -136,7 +136,8 @@ def card_name() -> str:
         return "cpu"
 
 
-def bench_one(label: str, type_name: str, path: Path, kernel: str, card: str) -> Record:
+def bench_one(label: str, type_name: str, path: Path, kernel: str, card: tuple[str, str]) -> Record:
+    """One run's record; ``card``: (name, details) of the GPU."""
     n_layers = gguf.GGUFReader(str(path)).fields["llama.block_count"].contents()
     model = load_model(path, BackendSpec.single_gpu(int(n_layers), kernel), n_ctx=1024)
     try:
@@ -146,7 +147,7 @@ def bench_one(label: str, type_name: str, path: Path, kernel: str, card: str) ->
     finally:
         model.close()
     print(f"| {label} | {type_name} | cuda | {kernel} | {pp:9.1f} | {tg:7.1f} | check {check:.2e}, {note} |", flush=True)
-    return Record(label, type_name, "cuda", kernel, round(pp, 1), round(tg, 1), card, card_details())
+    return Record(label, type_name, "cuda", kernel, round(pp, 1), round(tg, 1), *card)
 
 
 def _default_tmp() -> str:
@@ -181,7 +182,7 @@ def precompile_kernels(runs: list[tuple[str, str]], kernel: str) -> None:
     print(f"kernels for {', '.join(types)} ready in {time.perf_counter() - start:.0f} s", flush=True)
 
 
-def run_one(label: str, type_name: str, args: argparse.Namespace, card: str) -> Record | None:
+def run_one(label: str, type_name: str, args: argparse.Namespace, card: tuple[str, str]) -> Record | None:
     if label == "demo":
         from engine.demo import demo_model_path
 
@@ -206,16 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--tag", default="", help="appended to the results file name (e.g. a second machine)")
     args = parser.parse_args(argv)
-    runs, card, started = parse_runs(args.runs), card_name(), time.perf_counter()
+    runs, card, started = parse_runs(args.runs), (card_name(), card_details()), time.perf_counter()
     precompile_kernels(runs, args.kernel)
     records: list[Record] = []
-    print(f"card: {card} ({card_details() or 'no NVML details'})")
+    print(f"card: {card[0]} ({card[1] or 'no NVML details'})")
     print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | check |\n|---|---|---|---|---|---|---|")
     for label, type_name in runs:
         record = run_one(label, type_name, args, card)
         if record is not None:
             records.append(record)
-    slug = card.replace(" ", "-").replace("/", "-")
+    slug = card[0].replace(" ", "-").replace("/", "-")
     tag = f"-{args.tag}" if args.tag else ""
     out = Path(args.out) / f"decode-{slug}-{dt.date.today().isoformat()}{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

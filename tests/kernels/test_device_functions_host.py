@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gguf import quants
-from host_support import quantize_chunk_q8_1
+from host_support import assert_dot_close, quantize_chunk_q8_1, random_blocks_dequantized
 
 from engine.kernels import host_harness
 from engine.quant.blocks import random_blocks
@@ -25,8 +25,7 @@ def test_dequant_matches_gguf(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
     lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(1000 + int(qt.ggml_type))
-    blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
-    reference = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems)  # (n, QK)
+    blocks, reference = random_blocks_dequantized(type_name, N_BLOCKS, rng)  # (n, block_bytes), (n, QK)
     for i in range(N_BLOCKS):
         got = host_harness.host_dequant_block(lib, type_name, blocks[i], qt.block_elems)  # (QK,)
         np.testing.assert_allclose(got, reference[i], rtol=1e-5, atol=1e-7, err_msg=f"{type_name} block {i}")
@@ -37,18 +36,15 @@ def test_vec_dot_matches_float64_reference(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
     lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(2000 + int(qt.ggml_type))
-    blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
-    weights = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems).astype(np.float64)
+    blocks, weights = random_blocks_dequantized(type_name, N_BLOCKS, rng)  # (n, block_bytes), (n, QK)
     for i in range(N_BLOCKS):
         for c in range(qt.block_elems // 32):
             x = (rng.standard_normal(32) * rng.uniform(0.1, 10)).astype(np.float32)  # (32,)
             q, d, s = quantize_chunk_q8_1(x)
             terms = weights[i, 32 * c : 32 * c + 32] * (float(d) * q.astype(np.float64))  # (32,) chunk c
-            tolerance = 1e-7 + 1e-5 * float(np.abs(terms).sum())
             for offset in (0, 2) if qt.block_bytes % 4 == 2 else (0,):  # both alignments a tile gives
                 got = host_harness.host_vec_dot(lib, type_name, blocks[i], c, q, float(d), float(s), offset)
-                assert abs(got - terms.sum()) <= tolerance, \
-                    f"{type_name} block {i} chunk {c} at offset {offset}: {got} vs {terms.sum()}"
+                assert_dot_close(got, terms, f"{type_name} block {i} chunk {c} at offset {offset}")
 
 
 @pytest.mark.parametrize("type_name", ["F32", "F16", "BF16"])

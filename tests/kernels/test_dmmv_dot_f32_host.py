@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gguf import quants
-from host_support import staged_copy
+from host_support import assert_dot_close, random_blocks_dequantized, staged_copy
 
 from engine.kernels import host_harness
-from engine.quant.blocks import random_blocks
 from engine.quant.table import QUANT_TABLE, QUANTIZED_TYPES
 
 N_BLOCKS = 8
@@ -46,16 +44,14 @@ def test_dot_f32_matches_float64_reference(host_libraries, type_name, kind):
     qt = QUANT_TABLE[type_name]
     lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(3000 + int(qt.ggml_type))
-    blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
-    weights = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems).astype(np.float64)
+    blocks, weights = random_blocks_dequantized(type_name, N_BLOCKS, rng)  # (n, block_bytes), (n, QK)
     table = staged_copy(type_name)
     for i in range(N_BLOCKS):
         for c in range(qt.block_elems // 32):
             x = _activations(rng, kind)  # (32,) elements 32c..32c+32
             terms = weights[i, 32 * c : 32 * c + 32] * x.astype(np.float64)  # (32,) chunk c
             got = host_harness.host_dot_f32(lib, type_name, blocks[i], c, x, table)
-            tolerance = 1e-7 + 1e-5 * float(np.abs(terms).sum())
-            assert abs(got - terms.sum()) <= tolerance, f"{type_name} block {i} chunk {c}: {got} vs {terms.sum()}"
+            assert_dot_close(got, terms, f"{type_name} block {i} chunk {c}")
 
 
 @pytest.mark.parametrize("type_name", sorted(FAST_PATH_TYPES))
@@ -64,8 +60,7 @@ def test_dot_f32_reads_only_its_chunk(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
     lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(4000 + int(qt.ggml_type))
-    blocks = random_blocks(type_name, 2, rng)  # (2, block_bytes)
-    weights = quants.dequantize(blocks, qt.ggml_type).reshape(2, qt.block_elems)  # (2, QK)
+    blocks, weights = random_blocks_dequantized(type_name, 2, rng)  # (2, block_bytes), (2, QK)
     for c in range(qt.block_elems // 32):
         for j in range(0, 32, 5):
             x = np.zeros(32, np.float32)  # (32,) one-hot at element 32c + j

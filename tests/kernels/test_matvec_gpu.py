@@ -35,6 +35,12 @@ def kernel_sets():
     return {"mmvq": native, "dmmv": native, "mmvq-soft": soft}
 
 
+def _fresh_rng() -> tuple[int, np.random.Generator]:
+    """A generator on a new random seed (the seed goes into failure messages)."""
+    seed = int(np.random.SeedSequence().entropy % 2**32)
+    return seed, np.random.default_rng(seed)
+
+
 def shapes_for(type_name: str) -> list[tuple[int, int]]:
     qk = 32 if QUANT_TABLE[type_name].is_float else QUANT_TABLE[type_name].block_elems
     return [(1, qk), (7, 3 * qk), (37, 4096 + 3 * qk)]
@@ -56,8 +62,7 @@ def test_matvec_matches_reference(kernel_sets, type_name, variant, ncols):
 
     from engine.kernels.api import upload_weight
 
-    seed = int(np.random.SeedSequence().entropy % 2**32)
-    rng = np.random.default_rng(seed)
+    seed, rng = _fresh_rng()
     is_float = QUANT_TABLE[type_name].is_float
     if is_float and variant == "mmvq-soft":
         pytest.skip("float weights have no q8_1 path")
@@ -86,8 +91,7 @@ def test_dequantize_f16_matches_gguf(kernel_sets, type_name):
 
     from engine.kernels.api import upload_weight
 
-    seed = int(np.random.SeedSequence().entropy % 2**32)
-    rng = np.random.default_rng(seed)
+    seed, rng = _fresh_rng()
     qk = QUANT_TABLE[type_name].block_elems
     rows, row_len = 5, max(qk, 32) * 3
     raw, dense = random_weight(type_name, rows, row_len, rng)
@@ -107,8 +111,7 @@ def test_matvec_accumulate_adds_to_out(kernel_sets, type_name, variant):
 
     if QUANT_TABLE[type_name].is_float and variant == "mmvq-soft":
         pytest.skip("float weights have no q8_1 path")
-    seed = int(np.random.SeedSequence().entropy % 2**32)
-    rng = np.random.default_rng(seed)
+    seed, rng = _fresh_rng()
     rows, row_len = 37, 4096 + 3 * 256
     raw, dense = random_weight(type_name, rows, row_len, rng)
     x = rng.standard_normal((2, row_len)).astype(np.float32)  # (ncols, row_len)
@@ -132,8 +135,7 @@ def test_get_rows_matches_gguf(kernel_sets, type_name):
 
     from engine.kernels.api import upload_weight
 
-    seed = int(np.random.SeedSequence().entropy % 2**32)
-    rng = np.random.default_rng(seed)
+    seed, rng = _fresh_rng()
     qk = QUANT_TABLE[type_name].block_elems
     rows, row_len = 11, max(qk, 32) * 2
     raw, dense = random_weight(type_name, rows, row_len, rng)

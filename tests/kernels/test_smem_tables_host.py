@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gguf import quants
-from host_support import STAGED_TABLE, quantize_chunk_q8_1, staged_copy
+from host_support import (
+    STAGED_TABLE,
+    assert_dot_close,
+    quantize_chunk_q8_1,
+    random_blocks_dequantized,
+    staged_copy,
+)
 
 from engine.kernels import host_harness
 from engine.quant.blocks import random_blocks
@@ -33,8 +38,7 @@ def test_dequant_with_staged_table_matches_gguf(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
     lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(3000 + int(qt.ggml_type))
-    blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
-    reference = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems)  # (n, QK)
+    blocks, reference = random_blocks_dequantized(type_name, N_BLOCKS, rng)  # (n, block_bytes), (n, QK)
     table = staged_copy(type_name)
     for i in range(N_BLOCKS):
         got = host_harness.host_dequant_block_tab(lib, type_name, table, blocks[i], qt.block_elems)  # (QK,)
@@ -46,8 +50,7 @@ def test_vec_dot_with_staged_table_matches_float64(host_libraries, type_name):
     qt = QUANT_TABLE[type_name]
     lib = host_libraries.get(qt.family)
     rng = np.random.default_rng(4000 + int(qt.ggml_type))
-    blocks = random_blocks(type_name, N_BLOCKS, rng)  # (n, block_bytes)
-    weights = quants.dequantize(blocks, qt.ggml_type).reshape(N_BLOCKS, qt.block_elems).astype(np.float64)
+    blocks, weights = random_blocks_dequantized(type_name, N_BLOCKS, rng)  # (n, block_bytes), (n, QK)
     table = staged_copy(type_name)
     for i in range(N_BLOCKS):
         for c in range(qt.block_elems // 32):
@@ -55,8 +58,7 @@ def test_vec_dot_with_staged_table_matches_float64(host_libraries, type_name):
             q, d, s = quantize_chunk_q8_1(x)
             terms = weights[i, 32 * c : 32 * c + 32] * (float(d) * q.astype(np.float64))  # (32,) chunk c
             got = host_harness.host_vec_dot_tab(lib, type_name, table, blocks[i], c, q, float(d), float(s))
-            tolerance = 1e-7 + 1e-5 * float(np.abs(terms).sum())
-            assert abs(got - terms.sum()) <= tolerance, f"{type_name} block {i} chunk {c}: {got} vs {terms.sum()}"
+            assert_dot_close(got, terms, f"{type_name} block {i} chunk {c}")
 
 
 @pytest.mark.parametrize("type_name", sorted(STAGED_TABLE))
