@@ -49,7 +49,11 @@ class ModuleSpec:
             raise ValueError("float weights have no mmvq kernels (they use the float mat-vec)")
 
 
-SMEM_BUDGET = 16384  # bytes of one weight tile stage per CTA (R rows x one tile; two stages)
+# Bytes of one weight tile stage per CTA (R rows x one tile; two stages). 18432 gives R = 8 for
+# the 2304-byte tiles of Q4_0/Q4_K (the 8B qkv, 6144 rows, is then one round of 768 groups on
+# 792 resident CTAs instead of 878 groups) and R = 4 for Q8_0, with two stages <= 37 KB: still
+# 6 CTAs per SM. Measured against 16384: bench/results/ab-rows-per-cta-NVIDIA-H200-2026-12-03.txt.
+SMEM_BUDGET = 18432
 
 
 def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
