@@ -151,13 +151,19 @@ def _compile_one(job: tuple[ModuleSpec, CompileTarget, str]) -> tuple[str, bool]
 
 def precompile(specs: list[ModuleSpec], target: CompileTarget, cache_dir: Path | None = None,
                workers: int | None = None) -> list[tuple[str, bool]]:
-    """Fill the cache for several modules, in parallel processes (NVRTC holds the GIL)."""
+    """Fill the cache for several modules, in parallel processes (NVRTC holds the GIL). If a
+    worker dies (out of memory, say), the modules are compiled here one by one instead: those
+    the workers finished come from the cache."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     jobs = [(spec, target, str(cache_dir or default_cache_dir())) for spec in specs]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    if workers == 1:
-        return [_compile_one(job) for job in jobs]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_compile_one, jobs))
+    if workers > 1:
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                return list(pool.map(_compile_one, jobs))
+        except BrokenProcessPool:
+            pass
+    return [_compile_one(job) for job in jobs]

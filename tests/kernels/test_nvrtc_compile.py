@@ -3,6 +3,8 @@ supported arch and both dp4a variants; the disk cache is hit when nothing change
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.kernels import build
@@ -43,6 +45,32 @@ def test_one_family_assembles_to_cubin_for_oldest_and_newest_arch(arch, tmp_path
     specs = module_specs(families=("legacy",), columns=(1,))
     results = precompile(specs, CompileTarget(arch), tmp_path, workers=2)
     assert results and all(compiled for _, compiled in results)
+
+
+def test_a_dead_compile_worker_falls_back_to_compiling_here(tmp_path, monkeypatch):
+    """A worker that dies (e.g. killed for memory) breaks the pool: the modules still get built."""
+    from concurrent.futures import process
+
+    _nvrtc_or_skip()
+
+    class DyingPool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, jobs):
+            raise process.BrokenProcessPool("a worker was terminated abruptly")
+
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", DyingPool)
+    specs = [ModuleSpec("float", "dmmv", columns=(1,)), ModuleSpec("legacy", "mmvq", columns=(1,))]
+    results = precompile(specs, CompileTarget(61), tmp_path, workers=2)
+    assert len(results) == 2 and all(compiled for _, compiled in results)
+    assert all(Path(path).stat().st_size > 0 for path, _ in results)
 
 
 def test_cache_hit_and_key_changes(tmp_path):
