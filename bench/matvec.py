@@ -6,9 +6,11 @@ against float64 NumPy on the first rows, then time the mat-vec kernel alone with
 (median of REPS; a spin kernel keeps the queue full so launch gaps are not timed; several
 weight copies rotate so that at least 3x the L2 size is streamed). GB/s = weight bytes / time.
 The q8_1 quantization of the activations is timed separately (quant_us). The card's
-device-to-device copy bandwidth (2 x bytes / time) is measured in the same run.
+device-to-device copy bandwidth (2 x bytes / time) is measured in the same run. With
+``--chain N`` a mat-vec is timed instead as N back-to-back launches in one CUDA graph (per
+launch), as inside a decode step, where one straggler round of CTAs shows more than after a spin.
 
-    python bench/matvec.py [--out bench/results] [--types Q4_0,Q4_K] [--reps 20]
+    python bench/matvec.py [--out bench/results] [--types Q4_0,Q4_K] [--reps 20] [--chain 32]
 """
 
 from __future__ import annotations
@@ -63,6 +65,28 @@ def median_time_us(cupy, spin, launch, copies: int, reps: int) -> float:
     return float(np.median(times))
 
 
+def chain_time_us(cupy, launch, copies: int, chain: int, reps: int) -> float:
+    """Per-launch us of ``chain`` back-to-back launches captured in one CUDA graph, rotating the
+    weight copies: the decode step's situation (each mat-vec starts while the one before drains,
+    with programmatic dependent launch on sm_90+), not one launch after an idle queue."""
+    stream = cupy.cuda.Stream(non_blocking=True)
+    with stream:
+        launch(0)  # modules load and grids are sized outside the capture
+        stream.begin_capture()
+        for i in range(chain):
+            launch(i % copies)
+        graph = stream.end_capture()
+    times = []
+    for _ in range(reps + 2):
+        start, end = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record(stream)
+        graph.launch(stream)
+        end.record(stream)
+        end.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(start, end) * 1e3 / chain)
+    return float(np.median(times[2:]))  # the first two replays warm up
+
+
 def check(ks, w, raw_rows: np.ndarray, type_name: str, x: np.ndarray, path: str, cupy) -> bool:
     """Result on the first CHECK_ROWS rows vs float64 (dmmv tolerance + the q8_1 rounding bound)."""
     from gguf import quants
@@ -84,16 +108,22 @@ def check(ks, w, raw_rows: np.ndarray, type_name: str, x: np.ndarray, path: str,
     return bool(np.all(np.abs(got - exact) <= tolerance))
 
 
-def time_path(ks, weights: list, x_dev, path: str, type_name: str, cupy, spin, reps: int) -> tuple[float, float]:
-    """(mat-vec kernel us, q8_1 quantize us) for one path; weights rotate over the copies."""
+def time_path(ks, weights: list, x_dev, path: str, type_name: str, cupy, spin, args) -> tuple[float, float]:
+    """(mat-vec kernel us, q8_1 quantize us) for one path; weights rotate over the copies. With
+    ``args.chain`` the mat-vec is timed as chain_time_us (the quantize stays a single launch)."""
     ncols, rows = x_dev.shape[0], weights[0].rows
     out = cupy.empty((ncols, rows), dtype=cupy.float32)  # (ncols, rows)
+
+    def timed(launch, copies: int) -> float:
+        if args.chain:
+            return chain_time_us(cupy, launch, copies, args.chain, args.reps)
+        return median_time_us(cupy, spin, launch, copies, args.reps)
+
     if path == "dmmv" or weights[0].type_name in ("F32", "F16", "BF16"):
-        return median_time_us(cupy, spin, lambda i: ks.matvec(weights[i], x_dev, path="dmmv", out=out),
-                              len(weights), reps), 0.0
+        return timed(lambda i: ks.matvec(weights[i], x_dev, path="dmmv", out=out), len(weights)), 0.0
     xq, xds = ks.quantize_q8_1(x_dev, type_name)
-    us = median_time_us(cupy, spin, lambda i: ks.matvec_quantized(weights[i], xq, xds, out), len(weights), reps)
-    return us, median_time_us(cupy, spin, lambda i: ks.quantize_q8_1(x_dev, type_name), 1, reps)
+    us = timed(lambda i: ks.matvec_quantized(weights[i], xq, xds, out), len(weights))
+    return us, median_time_us(cupy, spin, lambda i: ks.quantize_q8_1(x_dev, type_name), 1, args.reps)
 
 
 def weight_copies(type_name: str, raw: np.ndarray, shape: tuple[int, int], l2_bytes: int) -> list:
@@ -120,12 +150,12 @@ def bench_shape(type_name: str, raw: np.ndarray, shape: tuple[int, int], args, c
         for path in paths:
             ks = args.kernel_sets["mmvq-soft" if path == "mmvq-soft" else "native"]
             ok = check(ks, weights[0], check_raw, type_name, x, path, cupy)
-            us, quant_us = time_path(ks, weights, x_dev, path, type_name, cupy, spin, args.reps)
+            us, quant_us = time_path(ks, weights, x_dev, path, type_name, cupy, spin, args)
             gbps = raw.nbytes / (us * 1e-6) / 1e9
             records.append({"type": type_name, "path": path, "rows": rows, "cols": row_len, "ncols": ncols,
                             "us": round(us, 2), "quant_us": round(quant_us, 2), "gbps": round(gbps, 1),
                             "copy_gbps": round(args.copy_gbps, 1), "pct_of_copy": round(100 * gbps / args.copy_gbps, 1),
-                            "card": args.card, "correct": ok})
+                            "card": args.card, "timing": f"chain{args.chain}" if args.chain else "single", "correct": ok})
             print(json.dumps(records[-1]), flush=True)
     return records
 
@@ -180,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default="", help="subset, e.g. 65536x4096 (default: all three)")
     parser.add_argument("--ncols", default="1,8")
     parser.add_argument("--paths", default="mmvq,dmmv,mmvq-soft", help="subset of mmvq,dmmv,mmvq-soft")
+    parser.add_argument("--chain", type=int, default=0,
+                        help="time N back-to-back launches in one CUDA graph, per launch (0: one launch after a spin)")
     args = parser.parse_args(argv)
     args.paths = tuple(p for p in args.paths.split(",") if p)
     args.shapes = tuple(tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")) if args.shapes else SHAPES
@@ -204,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{type_name}: FAILED {type(exc).__name__}: {exc}", flush=True)
             failed.append(type_name)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", card).strip("-")
-    stem = f"matvec-{slug}-{datetime.date.today().isoformat()}" + (f"-rows{args.rows}" if args.rows else "")
+    stem = (f"matvec-{slug}-{datetime.date.today().isoformat()}" + (f"-rows{args.rows}" if args.rows else "")
+            + (f"-chain{args.chain}" if args.chain else ""))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(records, indent=1) + "\n")
     (args.out / f"{stem}.md").write_text(markdown(records, card, copy_gbps))
