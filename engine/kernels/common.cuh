@@ -6,7 +6,8 @@
 // bf16_to_f32(u16), e8m0_to_f32(u8), ql_i2f(int) (fast exact int->float for |v| < 2^22),
 // ql_bytes_to_f32x4(u32 v, float bias, float out[4]) (4 bytes -> floats minus bias, 2 ops each); load_u16(p), load_u32_a1(p) (byte loads),
 // load_u32_a2(p) (2-byte aligned: two u16 loads), load_u32_a4(p) (4-byte aligned), load_u32s_a2<N>(p, out)
-// (N words from a 2-byte aligned tile address: N + 1 aligned loads);
+// (N words from a 2-byte aligned tile address: N + 1 aligned loads), load_u32s_a1<N>(p, out) (the same
+// from any tile address);
 // dp4a(a, b, c) (native __dp4a unless QL_SOFT_DP4A or __CUDA_ARCH__ < 610, else software;
 // also on a host compiler); host fallbacks for __byte_perm, __vsub4, __vsubss4,
 // __vcmpne4, __popc so a type header compiles unchanged with g++ (the CPU test harness).
@@ -79,6 +80,29 @@ QL_DEV void ql_pdl_wait() {
 QL_DEV void ql_pdl_allow_next() {
 #if QL_ON_DEVICE && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// ---- byte permute ----------------------------------------------------------------------
+// prmt.b32 as the hardware does it: selector nibble k (of the low 16 bits of s) picks byte
+// (nibble & 7) of the 8-byte pool y:x, and with bit 3 set it replicates that byte's sign bit
+// over the output byte (0x00 or 0xFF). __byte_perm masks a variable selector to 3 bits first
+// (one LOP per call); callers of ql_prmt either pass nibbles < 8 or want the sign replicate.
+QL_DEV u32 ql_prmt(u32 x, u32 y, u32 s) {
+#if QL_ON_DEVICE
+    u32 r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(x), "r"(y), "r"(s));
+    return r;
+#else
+    const u64 pool = (u64)x | ((u64)y << 32);  // byte n of the 8-byte pool = selector n
+    u32 r = 0;
+    for (int k = 0; k < 4; ++k) {
+        const u32 nibble = (s >> (4 * k)) & 15u;
+        u32 byte = (u32)(pool >> (8 * (nibble & 7u))) & 0xFFu;
+        if (nibble & 8u) byte = (byte & 0x80u) ? 0xFFu : 0u;  // sign replicate
+        r |= byte << (8 * k);
+    }
+    return r;
 #endif
 }
 
@@ -166,6 +190,21 @@ QL_DEV void load_u32s_a2(const u8* p, u32 (&out)[N]) {
     }
 }
 
+// N little-endian words from any byte address p: N + 1 aligned loads and N funnel shifts
+// instead of 4N byte loads. Reads up to 3 bytes before p (never before p's aligned word) and up
+// to 4 after p + 4N: use it on blocks in the mat-vec tiles (padded by 16 bytes).
+template <int N>
+QL_DEV void load_u32s_a1(const u8* p, u32 (&out)[N]) {
+    const u32 misalign = (u32)(unsigned long long)p & 3u;
+    const u32* w = (const u32*)(p - misalign);  // (N + 1,) aligned words from p's first byte on
+    u32 lo = w[0];
+    for (int i = 0; i < N; ++i) {
+        const u32 hi = w[i + 1];
+        out[i] = ql_funnel_r(lo, hi, misalign * 8);
+        lo = hi;
+    }
+}
+
 // ---- host fallbacks for the SIMD intrinsics -------------------------------------------
 #if !QL_ON_DEVICE
 static inline u32 __byte_perm(u32 x, u32 y, u32 s) {
@@ -240,14 +279,34 @@ QL_DEV int dp4a(int a, int b, int c) {
 #endif
 }
 
+// ---- activation order (used by matvec.cuh and the host harness) -------------------------
+// A type may declare `static void order_q(const int* q, int* out)`: its vec_dot then receives
+// the q8_1 words in that order (out = order_q(q)), computed once per chunk and shared by every
+// row of a CTA, so that per-row byte shuffles of the weights can be dropped. Without it vec_dot
+// gets q as stored (q[i] = elements 4i..4i+3).
+template <class...>
+struct ql_void_type { typedef void type; };
+template <class T, class = void>
+struct QlOrderQ { static constexpr bool HAS = false; };
+template <class T>
+struct QlOrderQ<T, typename ql_void_type<decltype(T::order_q((const int*)0, (int*)0))>::type> {
+    static constexpr bool HAS = true;
+};
+template <class T>
+QL_DEV void ql_order_q(const int* q, int* out) {
+    if constexpr (QlOrderQ<T>::HAS) {
+        T::order_q(q, out);
+    } else {
+        for (int i = 0; i < 8; ++i) out[i] = q[i];
+    }
+}
+
 // ---- lookup tables in shared memory (used by matvec.cuh) --------------------------------
 // A type with lookup tables may declare `static constexpr int SMEM_TABLE_BYTES` (a multiple
 // of 4), `static const u8* table_source()` (its global table, 4-byte aligned) and table-taking
 // variants `dequant_t(tab, blk, g, out)` / `vec_dot_t(tab, blk, c, q, d, s)`. The mat-vec
 // kernels then copy the table into shared memory once per CTA and pass that copy as `tab`
 // (scattered per-lane lookups cost bank conflicts there instead of one L1 line each).
-template <class...>
-struct ql_void_type { typedef void type; };
 template <class T, class = void>
 struct QlTables { static constexpr int BYTES = 0; };
 template <class T>

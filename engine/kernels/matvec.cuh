@@ -77,29 +77,53 @@ __device__ __forceinline__ void ql_async_wait() {
 #endif
 }
 
+// Smallest power of two >= n (n >= 1).
+__host__ __device__ constexpr int ql_pow2_ceil(int n) { return n <= 1 ? 1 : 2 * ql_pow2_ceil((n + 1) / 2); }
+
+// Warp sums of P values per lane (P a power of two <= 32) with P - 1 + log2(32 / P) shuffles
+// instead of 5 P: each halving step a lane keeps one half of its values (the upper half when
+// its lane bit `offset` is set) and adds its partner's copy of that half. Afterwards every lane
+// holds the warp's sum of value index lane >> log2(32 / P).
+template <int P>
+QL_DEV float ql_warp_sum_halving(float (&v)[P]) {
+    static_assert(P >= 1 && P <= 32 && (P & (P - 1)) == 0, "P must be a power of two <= 32");
+    const int lane = threadIdx.x & 31;
+#pragma unroll
+    for (int half = P / 2, offset = 16; half >= 1; half >>= 1, offset >>= 1) {
+        const bool upper = lane & offset;
+#pragma unroll
+        for (int i = 0; i < half; ++i) {
+            const float send = upper ? v[i] : v[i + half], keep = upper ? v[i + half] : v[i];
+            v[i] = keep + __shfl_xor_sync(0xFFFFFFFFu, send, offset);
+        }
+    }
+    float sum = v[0];
+#pragma unroll
+    for (int offset = 16 / P; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xFFFFFFFFu, sum, offset);
+    return sum;
+}
+
 // out[c][row0 + r] = the CTA's sum for (c, r), or out + sum when `accumulate` (each output
 // element belongs to exactly one CTA, so the read-modify-write is race-free: residual adds).
+// Ends with a __syncthreads after which no thread reads acc's tile any more.
 template <int NCOLS, int R>
 __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* __restrict__ out, int rows,
                                                 int row0, int accumulate) {
-    __shared__ float partial[QL_WARPS][NCOLS][R];
+    constexpr int V = NCOLS * R, P = ql_pow2_ceil(V), LANES_PER_VALUE = 32 / P;
+    __shared__ float partial[QL_WARPS][V];  // warp sums, value i = (column i / R, row i % R)
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    float v[P];  // acc flattened, zero-padded to P
 #pragma unroll
-    for (int c = 0; c < NCOLS; ++c) {
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-            float v = acc[c][r];
-#pragma unroll
-            for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, offset);
-            if (lane == 0) partial[warp][c][r] = v;
-        }
-    }
+    for (int i = 0; i < P; ++i) v[i] = i < V ? acc[i / R][i % R] : 0.0f;
+    const float warp_sum = ql_warp_sum_halving<P>(v);
+    const int index = lane / LANES_PER_VALUE;  // the value this lane now holds
+    if (lane % LANES_PER_VALUE == 0 && index < V) partial[warp][index] = warp_sum;
     __syncthreads();
-    for (int i = threadIdx.x; i < NCOLS * R; i += QL_THREADS) {
+    for (int i = threadIdx.x; i < V; i += QL_THREADS) {
         const int c = i / R, r = i % R;
         float sum = 0.0f;
 #pragma unroll
-        for (int k = 0; k < QL_WARPS; ++k) sum += partial[k][c][r];
+        for (int k = 0; k < QL_WARPS; ++k) sum += partial[k][i];
         if (row0 + r < rows) {
             float* dst = out + (long long)c * rows + row0 + r;  // out[c][row0 + r]
             *dst = accumulate ? *dst + sum : sum;
@@ -110,6 +134,7 @@ __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* _
 // The CTA walks its row groups (blockIdx.x, + gridDim.x, ...) tile by tile; while it computes
 // one tile the next is already being copied (two shared buffers). body(tile, block0, nb, acc)
 // accumulates one tile; after a row group's last tile the sums are reduced and stored.
+// An item is (row group, tile); the position is advanced by counting, not by dividing.
 template <class T, int NCOLS, int R, class Body>
 __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long row_stride, int rows,
                                              int nchunks, float* __restrict__ out, int accumulate, Body body) {
@@ -122,35 +147,44 @@ __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long
     const int groups = (rows + R - 1) / R;
     const int my_groups = blockIdx.x < groups ? (groups - blockIdx.x + gridDim.x - 1) / gridDim.x : 0;
     const int items = my_groups * tiles_per_row;
-    auto stage = [&](int item) {
-        const int row0 = (blockIdx.x + (item / tiles_per_row) * gridDim.x) * R;
-        const int block0 = (item % tiles_per_row) * Tile::BLOCKS;
-        ql_stage_tile<T, R>(tile[item & 1], w, row_stride, row0, rows, block0, min(Tile::BLOCKS, nblocks - block0));
+    const int row_step = gridDim.x * R;  // rows between this CTA's consecutive row groups
+    auto stage = [&](int buffer, int row0, int block0) {
+        ql_stage_tile<T, R>(tile[buffer], w, row_stride, row0, rows, block0, min(Tile::BLOCKS, nblocks - block0));
     };
     float acc[NCOLS][R] = {};
+    int row0 = blockIdx.x * R, block0 = 0;  // the current item's row group and first block
+    int next_row0 = row0, next_block0 = 0;  // the staged item's (advanced before each stage)
+    auto advance = [&](int& r0, int& b0) {
+        b0 += Tile::BLOCKS;
+        if (b0 >= nblocks) b0 = 0, r0 += row_step;
+    };
     ql_pdl_allow_next();
-    if (items > 0) stage(0);  // weights only: they stream in while an earlier kernel drains
+    if (items > 0) stage(0, row0, 0);  // weights only: they stream in while an earlier kernel drains
     ql_pdl_wait();  // activations and outputs from here on
     for (int item = 0; item < items; ++item) {
         if (item + 1 < items) {
-            stage(item + 1);
+            advance(next_row0, next_block0);
+            stage((item + 1) & 1, next_row0, next_block0);
             ql_async_wait<1>();
         } else {
             ql_async_wait<0>();
         }
         __syncthreads();
-        const int row0 = (blockIdx.x + (item / tiles_per_row) * gridDim.x) * R;
-        const int block0 = (item % tiles_per_row) * Tile::BLOCKS;
         body(tile[item & 1], block0, min(Tile::BLOCKS, nblocks - block0), acc);
-        if (item % tiles_per_row == tiles_per_row - 1) {
+        if (block0 + Tile::BLOCKS >= nblocks) {  // the row group's last tile
+            // its __syncthreads comes after every thread's reads of tile[item & 1], so the tile
+            // may be refilled after it; the next reduce writes `partial` only after the next
+            // item's top-of-loop __syncthreads, when every thread has read it
             ql_reduce_store<NCOLS, R>(acc, out, rows, row0, accumulate);
 #pragma unroll
             for (int c = 0; c < NCOLS; ++c) {
 #pragma unroll
                 for (int r = 0; r < R; ++r) acc[c][r] = 0.0f;
             }
+        } else {
+            __syncthreads();  // everyone is done with tile[item & 1] before it is refilled
         }
-        __syncthreads();  // everyone is done with tile[item & 1] before it is refilled
+        advance(row0, block0);
     }
 }
 
@@ -169,7 +203,9 @@ __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_
 #pragma unroll
         for (int col = 0; col < NCOLS; ++col) {
             const int4 lo = xq[(col * nchunks + chunk) * 2], hi = xq[(col * nchunks + chunk) * 2 + 1];
-            const int q[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};  // int8 elements 4i..4i+3
+            const int stored[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};  // int8 elements 4i..4i+3
+            int q[8];
+            ql_order_q<T>(stored, q);  // T's activation order, shared by the R rows
             const float2 ds = xds[col * nchunks + chunk];
 #pragma unroll
             for (int r = 0; r < R; ++r) {

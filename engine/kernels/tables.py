@@ -28,6 +28,8 @@ DEVICE_TABLES = MappingProxyType(
         "iq1s_grid_nib": (np.uint32, 2048),
         "kvalues_iq4nl": (np.uint32, 4),
         "kvalues_fp4": (np.uint32, 4),
+        "kvalues_iq4nl_dot": (np.uint32, 4),
+        "kvalues_fp4_dot": (np.uint32, 4),
     }
 )
 
@@ -41,6 +43,30 @@ def pack_iq1s_nibbles(grid: np.ndarray) -> np.ndarray:
     shifted = (grid.astype(np.int32) + 1).astype(np.uint32)  # (2048, 8) in {0, 1, 2}
     shifts = (4 * np.arange(8, dtype=np.uint32))[None, :]  # (1, 8): nibble position of value k
     return np.bitwise_or.reduce(shifted << shifts, axis=1).astype(np.uint32)  # (2048,)
+
+
+def _sign_fill(values: np.ndarray) -> np.ndarray:
+    """What a permute with the sign-replicate bit makes of int8 entries: -1 if negative, else 0."""
+    return np.where(values < 0, -1, 0)
+
+
+def split_kv16_for_dot(kvalues: np.ndarray) -> np.ndarray:
+    """A 16-entry int8 table stored for ql_kv16_dot32_ordered: entry i (< 8) of the low half
+    and entry 8 + i of the high half are corrected by 0 or +1 so that, for every nibble n, the
+    low half's byte for n plus the high half's byte for n ^ 8 equals kvalues[n]. Of the two
+    bytes one is an entry and the other the sign fill (0 or -1) of its partner entry, so
+    low[i] + fill(high[i]) = kv[i] and fill(low[i]) + high[i] = kv[8 + i] are solved per i."""
+    kv = np.asarray(kvalues, dtype=np.int64)  # (16,)
+    low, high = kv[:8].copy(), kv[8:].copy()  # (8,) stored entries, refined below
+    for _ in range(3):  # a fixed point: the fills depend on the signs of the corrected entries
+        high = kv[8:] - _sign_fill(low)
+        low = kv[:8] - _sign_fill(high)
+    if np.any(low + _sign_fill(high) != kv[:8]) or np.any(_sign_fill(low) + high != kv[8:]):
+        raise ValueError(f"16-entry table {kv.tolist()} cannot be split for the dot kernels")
+    stored = np.concatenate([low, high])  # (16,)
+    if stored.min() < -128 or stored.max() > 127:
+        raise ValueError(f"16-entry table {kv.tolist()} leaves int8 when split for the dot kernels")
+    return stored.astype(np.int8)
 
 
 def _as_words(values: np.ndarray) -> np.ndarray:
@@ -60,6 +86,8 @@ def device_table_arrays() -> dict[str, np.ndarray]:
         "iq1s_grid_nib": pack_iq1s_nibbles(tables.iq1s_grid),
         "kvalues_iq4nl": _as_words(tables.kvalues_iq4nl),
         "kvalues_fp4": _as_words(tables.kvalues_fp4),
+        "kvalues_iq4nl_dot": _as_words(split_kv16_for_dot(tables.kvalues_iq4nl)),
+        "kvalues_fp4_dot": _as_words(split_kv16_for_dot(tables.kvalues_fp4)),
     }
     checked: dict[str, np.ndarray] = {}
     for name, (dtype, count) in DEVICE_TABLES.items():

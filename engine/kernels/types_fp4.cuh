@@ -18,13 +18,10 @@ struct MXFP4 {
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     (void)c, (void)s;
-    int sumi = 0;
-    for (int i = 0; i < 4; ++i) {
-      u32 lo, hi;
-      ql_kv16_lookup8(load_u32_a1(blk + 1 + 4 * i), kvalues_fp4, lo, hi);  // qs[4i..4i+4)
-      sumi = dp4a((int)lo, q[i], sumi);      // elements 4i..4i+3
-      sumi = dp4a((int)hi, q[4 + i], sumi);  // elements 16+4i..16+4i+3
-    }
+    u32 words[4];
+    load_u32s_a1<4>(blk + 1, words);  // qs[0..16) as 4 words (blk: any alignment, in a padded tile)
+    const int sumi = ql_kv16_dot32_ordered(words, kvalues_fp4_dot, q);
     return fp4_e8m0_half(blk[0]) * d * (float)sumi;
   }
+  static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
 };

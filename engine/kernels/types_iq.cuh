@@ -16,17 +16,40 @@
 // The 8 sign bits of a group with 7 stored bits: bit 7 makes the number of negations even.
 QL_DEV u32 iq_ksigns(u32 s7) { return s7 | (((u32)__popc(s7) & 1u) << 7); }
 
-// Sign bits 0..3 of `bits` -> 0x01 in byte j where bit j is set (spread by a multiply, no carries).
-QL_DEV u32 iq_sign_ones(u32 bits) { return ((bits & 15u) * 0x00204081u) & 0x01010101u; }
+// Byte masks of sign bits: 0xFF in byte j where bit j (lo: bits 0..3, hi: bits 4..7) of
+// signs8 is set. A carry-free multiply moves bit j to the top bit of byte j, then the sign-
+// replicating permute fills each byte from it: 2 ops and a multiply per word.
+QL_DEV u32 iq_sign_mask_lo(u32 signs8) { return ql_prmt((signs8 & 0x0Fu) * 0x10204080u, 0u, 0xBA98u); }
+QL_DEV u32 iq_sign_mask_hi_bits(u32 bits) { return ql_prmt(bits * 0x01020408u, 0u, 0xBA98u); }  // bits 4..7 (+ 8, 9)
+QL_DEV u32 iq_sign_mask_hi(u32 signs8) { return iq_sign_mask_hi_bits(signs8 & 0xF0u); }
 
-// Negate the bytes of g flagged in `ones` (two's complement per byte: (g ^ 0xFF) + 1). Exact
-// without byte-wise carries because every grid byte is in 1..127.
-QL_DEV int iq_apply_signs(u32 g, u32 ones) { return (int)((g ^ (ones * 0xFFu)) + ones); }
+// A dot of sign-flipped int8 grid values, as two sums: (g ^ m) - m negates the bytes of g
+// flagged in mask m, so the dot is dp4a(g ^ m, q) - dp4a(m, q); the second term is summed
+// apart and subtracted once (value()), not per group.
+struct IqSignedSum {
+  int xored = 0, masks = 0;
+  QL_DEV int value() const { return xored - masks; }
+};
 
-// dp4a of one group of 8 grid values (g_lo: elements 0..3, g_hi: 4..7) with sign bits signs8.
-QL_DEV int iq_dot8(u32 g_lo, u32 g_hi, u32 signs8, const int* q, int sumi) {
-  sumi = dp4a(iq_apply_signs(g_lo, iq_sign_ones(signs8)), q[0], sumi);       // elements 0..3
-  return dp4a(iq_apply_signs(g_hi, iq_sign_ones(signs8 >> 4)), q[1], sumi);  // elements 4..7
+// Adds one group of 8 grid values (g_lo: elements 0..3, g_hi: 4..7; bytes in 0..127), the
+// bytes flagged in masks m_lo / m_hi negated, dotted with q[0], q[1].
+QL_DEV void iq_dot8_masked(u32 g_lo, u32 g_hi, u32 m_lo, u32 m_hi, const int* q, IqSignedSum& sum) {
+  sum.xored = dp4a((int)(g_lo ^ m_lo), q[0], sum.xored);  // elements 0..3
+  sum.xored = dp4a((int)(g_hi ^ m_hi), q[1], sum.xored);  // elements 4..7
+  sum.masks = dp4a((int)m_lo, q[0], sum.masks);
+  sum.masks = dp4a((int)m_hi, q[1], sum.masks);
+}
+
+// The same with 8 stored sign bits (bits above 7 ignored).
+QL_DEV void iq_dot8(u32 g_lo, u32 g_hi, u32 signs8, const int* q, IqSignedSum& sum) {
+  iq_dot8_masked(g_lo, g_hi, iq_sign_mask_lo(signs8), iq_sign_mask_hi(signs8), q, sum);
+}
+
+// The same with 7 stored sign bits s7 (bits 0..6), bit 7 being their parity (iq_ksigns): the
+// popcount goes to bit 7 unmasked, its bits 8, 9 do not reach a byte's top bit in the multiply.
+QL_DEV void iq_dot8_ksigns(u32 g_lo, u32 g_hi, u32 s7, const int* q, IqSignedSum& sum) {
+  const u32 upper = (s7 & 0x70u) | ((u32)__popc(s7) << 7);  // bits 4..6 of s7, bit 7 = parity (+ bits 8, 9)
+  iq_dot8_masked(g_lo, g_hi, iq_sign_mask_lo(s7), iq_sign_mask_hi_bits(upper), q, sum);
 }
 
 // Dequantize one group of 8 grid values with sign bits signs8 and group scale dl: the bytes
@@ -41,14 +64,14 @@ QL_DEV void iq_dequant8(u32 g_lo, u32 g_hi, u32 signs8, float dl, float out[8]) 
 }
 
 // IQ1 weights as exact int8: w = 8 * (g + delta) with g in {-1, 0, 1}, delta = +-1/8. The grid
-// word holds g + 1 as nibble k; nibbles + 4 select the negative-delta table in __byte_perm.
+// word holds g + 1 as nibble k; nibbles + 4 select the negative-delta table in ql_prmt.
 constexpr u32 IQ1_W_POS = 0x000901F9u;  // bytes -7, 1, 9 (8g + 1)
 constexpr u32 IQ1_W_NEG = 0x0007FFF7u;  // bytes -9, -1, 7 (8g - 1)
 
 QL_DEV int iq1_dot8(u32 nibbles, u32 negative_delta, const int* q, int sumi) {
   const u32 sel = nibbles + (negative_delta ? 0x44444444u : 0u);  // nibble k: g'[k] (+4); no carries (<= 6)
-  sumi = dp4a((int)__byte_perm(IQ1_W_POS, IQ1_W_NEG, sel), q[0], sumi);        // elements 0..3
-  return dp4a((int)__byte_perm(IQ1_W_POS, IQ1_W_NEG, sel >> 16), q[1], sumi);  // elements 4..7
+  sumi = dp4a((int)ql_prmt(IQ1_W_POS, IQ1_W_NEG, sel), q[0], sumi);        // elements 0..3 (nibbles < 8)
+  return dp4a((int)ql_prmt(IQ1_W_POS, IQ1_W_NEG, sel >> 16), q[1], sumi);  // elements 4..7
 }
 
 QL_DEV void iq1_dequant8(u32 nibbles, bool negative_delta, float dl, float out[8]) {
@@ -56,19 +79,6 @@ QL_DEV void iq1_dequant8(u32 nibbles, bool negative_delta, float dl, float out[8
   for (int j = 0; j < 8; ++j) {
     out[j] = dl * ((float)((int)((nibbles >> (4 * j)) & 15u) - 1) + delta);  // nibble j = g[j] + 1
   }
-}
-
-// Dot of the 32 elements of a kvalues type (16 bytes: low nibbles = elements 0..15, high
-// nibbles = 16..31) with q; `words` are the 4 little-endian u32 of those 16 bytes.
-QL_DEV int iq_kv16_dot32(const u32 words[4], const u32* kv, const int* q) {
-  int sumi = 0;
-  for (int i = 0; i < 4; ++i) {
-    u32 lo, hi;
-    ql_kv16_lookup8(words[i], kv, lo, hi);
-    sumi = dp4a((int)lo, q[i], sumi);      // elements 4i..4i+3
-    sumi = dp4a((int)hi, q[4 + i], sumi);  // elements 16+4i..16+4i+3
-  }
-  return sumi;
 }
 
 // Elements [8h, 8h+8) of such a 32-element run (h: bit 0 = byte half, bit 1 = high nibbles).
@@ -116,12 +126,12 @@ struct IQ2_XXS : IqGlobalTable<IQ2_XXS> {
     const u8* sub = blk + 2 + 8 * c;        // (8,) bytes of sub-block c
     const u32 indices = load_u32_a2(sub);   // byte l = grid index of group l
     const u32 aux = load_u32_a2(sub + 4);
-    int sumi = 0;
+    IqSignedSum sum;
     for (int l = 0; l < 4; ++l) {
       const u64 grid = iq_grid64(tab, (indices >> (8 * l)) & 255u);
-      sumi = iq_dot8((u32)grid, (u32)(grid >> 32), iq_ksigns((aux >> (7 * l)) & 127u), q + 2 * l, sumi);
+      iq_dot8_ksigns((u32)grid, (u32)(grid >> 32), (aux >> (7 * l)) & 127u, q + 2 * l, sum);
     }
-    return iq_d(blk) * 0.125f * d * (float)(sumi * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 4
+    return iq_d(blk) * 0.125f * d * (float)(sum.value() * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 4
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xxs_grid);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq2xxs_grid; }
@@ -130,9 +140,9 @@ struct IQ2_XXS : IqGlobalTable<IQ2_XXS> {
 struct IQ2_XS : IqGlobalTable<IQ2_XS> {
   // d @0 | u16 per group @2+2g (9-bit grid index, 7 sign bits) | scales u8[8] @66 (nibble per 2 groups)
   static constexpr int QK = 256, BYTES = 74;
-  static QL_DEV int group_dot(const u8* tab, u32 v, const int* q, int sumi) {
+  static QL_DEV void group_dot(const u8* tab, u32 v, const int* q, IqSignedSum& sum) {
     const u64 grid = iq_grid64(tab, v & 511u);
-    return iq_dot8((u32)grid, (u32)(grid >> 32), iq_ksigns((v >> 9) & 127u), q, sumi);
+    iq_dot8_ksigns((u32)grid, (u32)(grid >> 32), (v >> 9) & 127u, q, sum);
   }
   static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const u32 v = load_u16(blk + 2 + 2 * g);                      // u16 of group g
@@ -146,10 +156,13 @@ struct IQ2_XS : IqGlobalTable<IQ2_XS> {
     (void)s;
     const u32 w01 = load_u32_a2(blk + 2 + 8 * c);  // u16 of groups 0, 1
     const u32 w23 = load_u32_a2(blk + 6 + 8 * c);  // u16 of groups 2, 3
-    const int sum01 = group_dot(tab, w01 >> 16, q + 2, group_dot(tab, w01 & 0xFFFFu, q, 0));
-    const int sum23 = group_dot(tab, w23 >> 16, q + 6, group_dot(tab, w23 & 0xFFFFu, q + 4, 0));
+    IqSignedSum sum01, sum23;
+    group_dot(tab, w01 & 0xFFFFu, q, sum01);
+    group_dot(tab, w01 >> 16, q + 2, sum01);
+    group_dot(tab, w23 & 0xFFFFu, q + 4, sum23);
+    group_dot(tab, w23 >> 16, q + 6, sum23);
     const u32 scales = blk[66 + c];
-    const int sumi = sum01 * (2 * (int)(scales & 15u) + 1) + sum23 * (2 * (int)(scales >> 4) + 1);
+    const int sumi = sum01.value() * (2 * (int)(scales & 15u) + 1) + sum23.value() * (2 * (int)(scales >> 4) + 1);
     return iq_d(blk) * 0.125f * d * (float)sumi;
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xs_grid);  // staged per CTA by the mat-vec kernels
@@ -173,13 +186,13 @@ struct IQ2_S : IqGlobalTable<IQ2_S> {
     const u32 indices = load_u32_a2(blk + 2 + 4 * c);  // byte l: low index bits of group l
     const u32 signs = load_u32_a2(blk + 34 + 4 * c);   // byte l: sign bits of group l
     const u32 qh = blk[66 + c];
-    int sums[2] = {0, 0};
+    IqSignedSum sums[2];  // groups 0, 1 / 2, 3 (one scale each)
     for (int l = 0; l < 4; ++l) {
       const u64 grid = iq_grid64(tab, ((indices >> (8 * l)) & 255u) | ((qh << (8 - 2 * l)) & 0x300u));
-      sums[l >> 1] = iq_dot8((u32)grid, (u32)(grid >> 32), signs >> (8 * l), q + 2 * l, sums[l >> 1]);
+      iq_dot8((u32)grid, (u32)(grid >> 32), signs >> (8 * l), q + 2 * l, sums[l >> 1]);
     }
     const u32 scales = blk[74 + c];
-    const int sumi = sums[0] * (2 * (int)(scales & 15u) + 1) + sums[1] * (2 * (int)(scales >> 4) + 1);
+    const int sumi = sums[0].value() * (2 * (int)(scales & 15u) + 1) + sums[1].value() * (2 * (int)(scales >> 4) + 1);
     return iq_d(blk) * 0.125f * d * (float)sumi;
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq2s_grid);  // staged per CTA by the mat-vec kernels
@@ -203,13 +216,13 @@ struct IQ3_XXS : IqGlobalTable<IQ3_XXS> {
     (void)s;
     const u32 idx[2] = {load_u32_a2(blk + 2 + 8 * c), load_u32_a2(blk + 6 + 8 * c)};  // indices 0..3, 4..7
     const u32 aux = load_u32_a2(blk + 66 + 4 * c);
-    int sumi = 0;
+    IqSignedSum sum;
     for (int l = 0; l < 4; ++l) {
       const u32 pair = idx[l >> 1] >> (16 * (l & 1));  // bytes 0, 1: indices 2l, 2l+1
-      sumi = iq_dot8(iq_grid32(tab, pair & 255u), iq_grid32(tab, (pair >> 8) & 255u),
-                     iq_ksigns((aux >> (7 * l)) & 127u), q + 2 * l, sumi);
+      iq_dot8_ksigns(iq_grid32(tab, pair & 255u), iq_grid32(tab, (pair >> 8) & 255u), (aux >> (7 * l)) & 127u,
+                     q + 2 * l, sum);
     }
-    return iq_d(blk) * 0.25f * d * (float)(sumi * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 2
+    return iq_d(blk) * 0.25f * d * (float)(sum.value() * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 2
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq3xxs_grid);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq3xxs_grid; }
@@ -232,14 +245,14 @@ struct IQ3_S : IqGlobalTable<IQ3_S> {
     const u32 idx[2] = {load_u32_a2(blk + 2 + 8 * c), load_u32_a2(blk + 6 + 8 * c)};  // low bits of indices 0..7
     const u32 qh = blk[66 + c];
     const u32 signs = load_u32_a2(blk + 74 + 4 * c);  // byte l: sign bits of group l
-    int sumi = 0;
+    IqSignedSum sum;
     for (int l = 0; l < 4; ++l) {
       const u32 pair = idx[l >> 1] >> (16 * (l & 1));  // bytes 0, 1: indices 2l, 2l+1
       const u32 lo = (pair & 255u) | ((qh << (8 - 2 * l)) & 0x100u);
       const u32 hi = ((pair >> 8) & 255u) | ((qh << (7 - 2 * l)) & 0x100u);
-      sumi = iq_dot8(iq_grid32(tab, lo), iq_grid32(tab, hi), signs >> (8 * l), q + 2 * l, sumi);
+      iq_dot8(iq_grid32(tab, lo), iq_grid32(tab, hi), signs >> (8 * l), q + 2 * l, sum);
     }
-    return iq_d(blk) * d * (float)(sumi * (int)(1u + 2u * scale(blk, c)));
+    return iq_d(blk) * d * (float)(sum.value() * (int)(1u + 2u * scale(blk, c)));
   }
   static constexpr int SMEM_TABLE_BYTES = sizeof(iq3s_grid);  // staged per CTA by the mat-vec kernels
   static QL_DEV const u8* table_source() { return (const u8*)iq3s_grid; }
@@ -323,8 +336,9 @@ struct IQ4_NL {
     (void)c, (void)s;
     const u32 words[4] = {load_u32_a2(blk + 2), load_u32_a2(blk + 6), load_u32_a2(blk + 10),
                           load_u32_a2(blk + 14)};  // qs[0..16) as 4 words
-    return iq_d(blk) * d * (float)iq_kv16_dot32(words, kvalues_iq4nl, q);
+    return iq_d(blk) * d * (float)ql_kv16_dot32_ordered(words, kvalues_iq4nl_dot, q);
   }
+  static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
 };
 
 struct IQ4_XS {
@@ -343,6 +357,7 @@ struct IQ4_XS {
     (void)s;
     const u8* qs = blk + 8 + 16 * c;  // (16,) bytes of sub-block c, 4-byte aligned
     const u32 words[4] = {load_u32_a4(qs), load_u32_a4(qs + 4), load_u32_a4(qs + 8), load_u32_a4(qs + 12)};
-    return iq_d(blk) * d * (float)(iq_kv16_dot32(words, kvalues_iq4nl, q) * scale(blk, c));
+    return iq_d(blk) * d * (float)(ql_kv16_dot32_ordered(words, kvalues_iq4nl_dot, q) * scale(blk, c));
   }
+  static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
 };

@@ -42,7 +42,7 @@ def test_vec_dot_matches_float64_reference(host_libraries, type_name):
             x = (rng.standard_normal(32) * rng.uniform(0.1, 10)).astype(np.float32)  # (32,)
             q, d, s = quantize_chunk_q8_1(x)
             terms = weights[i, 32 * c : 32 * c + 32] * (float(d) * q.astype(np.float64))  # (32,) chunk c
-            for offset in (0, 2) if qt.block_bytes % 4 == 2 else (0,):  # both alignments a tile gives
+            for offset in sorted({k * qt.block_bytes % 16 for k in range(16)}):  # every offset a tile gives
                 got = host_harness.host_vec_dot(lib, type_name, blocks[i], c, q, float(d), float(s), offset)
                 assert_dot_close(got, terms, f"{type_name} block {i} chunk {c} at offset {offset}")
 
