@@ -9,8 +9,8 @@
 // (N words from a 2-byte aligned tile address: N + 1 aligned loads), load_u32s_a1<N>(p, out) (the same
 // from any tile address);
 // dp4a(a, b, c) (native __dp4a unless QL_SOFT_DP4A or __CUDA_ARCH__ < 610, else software;
-// also on a host compiler); host fallbacks for __byte_perm, __vsub4, __vsubss4,
-// __vcmpne4, __popc so a type header compiles unchanged with g++ (the CPU test harness).
+// also on a host compiler) and dp4a_us(a, b, c) (the same with a's bytes unsigned); host fallbacks
+// for __byte_perm and __popc so a type header compiles unchanged with g++ (the CPU test harness).
 //
 // Each quantized type is a struct named exactly as its row of engine/quant/table.py:
 //   struct Q4_0 {
@@ -213,25 +213,6 @@ static inline u32 __byte_perm(u32 x, u32 y, u32 s) {
     for (int i = 0; i < 4; ++i) r |= (u32)((bytes >> (8 * ((s >> (4 * i)) & 7))) & 0xFF) << (8 * i);
     return r;
 }
-static inline u32 __vsub4(u32 a, u32 b) {  // per-byte a - b modulo 256
-    u32 r = 0;
-    for (int i = 0; i < 4; ++i) r |= (u32)((u8)((a >> (8 * i)) - (b >> (8 * i)))) << (8 * i);
-    return r;
-}
-static inline u32 __vsubss4(u32 a, u32 b) {  // per-byte signed saturated a - b
-    u32 r = 0;
-    for (int i = 0; i < 4; ++i) {
-        int v = (int)(i8)(a >> (8 * i)) - (int)(i8)(b >> (8 * i));
-        v = v < -128 ? -128 : (v > 127 ? 127 : v);
-        r |= (u32)(u8)v << (8 * i);
-    }
-    return r;
-}
-static inline u32 __vcmpne4(u32 a, u32 b) {  // per-byte 0xFF where a != b
-    u32 r = 0;
-    for (int i = 0; i < 4; ++i) r |= (((a >> (8 * i)) & 0xFF) != ((b >> (8 * i)) & 0xFF) ? 0xFFu : 0u) << (8 * i);
-    return r;
-}
 static inline int __popc(u32 x) { return __builtin_popcount(x); }
 #endif
 
@@ -276,6 +257,19 @@ QL_DEV int dp4a(int a, int b, int c) {
 #else
     return c + (int)(i8)a * (int)(i8)b + (int)(i8)(a >> 8) * (int)(i8)(b >> 8)
              + (int)(i8)(a >> 16) * (int)(i8)(b >> 16) + (int)(i8)(a >> 24) * (int)(i8)(b >> 24);
+#endif
+}
+
+// The same with a's 4 bytes unsigned (0..255), b's signed: for weights left in place in the high
+// nibble of a byte (16 x 0..15), so no shift is needed per word.
+QL_DEV int dp4a_us(u32 a, int b, int c) {
+#if QL_ON_DEVICE && !defined(QL_SOFT_DP4A)
+    int d;
+    asm("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    return d;
+#else
+    return c + (int)(u8)a * (int)(i8)b + (int)(u8)(a >> 8) * (int)(i8)(b >> 8)
+             + (int)(u8)(a >> 16) * (int)(i8)(b >> 16) + (int)(u8)(a >> 24) * (int)(i8)(b >> 24);
 #endif
 }
 

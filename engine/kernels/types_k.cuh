@@ -5,13 +5,14 @@
 
 // 6-bit (scale, min) of sub-block j from the 12 packed bytes s (Q4_K, Q5_K).
 QL_DEV void ql_scale_min_k4(const u8* s, int j, int& sc, int& m) {
-    if (j < 4) {
-        sc = s[j] & 63;
-        m = s[j + 4] & 63;
-    } else {
-        sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
-        m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
+    // Branch-free: the chunks of a warp mix j < 4 and j >= 4, so a branch would run both sides.
+    const int shift = 8 * (j & 3);            // byte j % 4 of each word
+    const u32 b0 = load_u32_a4(s) >> shift;      // s[j % 4]: sc (j < 4) or high bits of sc (j >= 4)
+    const u32 b1 = load_u32_a4(s + 4) >> shift;  // s[4 + j % 4]: m (j < 4) or high bits of m (j >= 4)
+    const u32 b2 = load_u32_a4(s + 8) >> shift;  // s[8 + j % 4]: low 4 bits of sc, m (j >= 4)
+    const u32 sc_hi = (b2 & 15u) | ((b0 >> 2) & 0x30u), m_hi = ((b2 >> 4) & 15u) | ((b1 >> 2) & 0x30u);
+    sc = (int)(j < 4 ? b0 & 63u : sc_hi);
+    m = (int)(j < 4 ? b1 & 63u : m_hi);
 }
 
 // Signed 6-bit scale of sub-block k (0..15) of Q3_K from its 12 packed bytes s.
@@ -38,15 +39,15 @@ struct Q2_K {
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
         const int n = c >> 2, j = c & 3;
         const int sc_lo = blk[2 * c], sc_hi = blk[2 * c + 1];  // scales of elements l<16, l>=16
+        const u32 mask = 0x03030303u << (2 * j);  // the chunk's 2 bits per byte, left in place: 4^j x value
         int sum_lo = 0, sum_hi = 0, min_lo = 0, min_hi = 0;
         for (int i = 0; i < 4; ++i) {
-            const u32 v_lo = (load_u32_a4(blk + 16 + 32 * n + 4 * i) >> (2 * j)) & 0x03030303u;  // l = 4i..
-            const u32 v_hi = (load_u32_a4(blk + 32 + 32 * n + 4 * i) >> (2 * j)) & 0x03030303u;  // l = 16+4i..
-            sum_lo = dp4a((int)v_lo, q[i], sum_lo);
-            sum_hi = dp4a((int)v_hi, q[i + 4], sum_hi);
+            sum_lo = dp4a_us(load_u32_a4(blk + 16 + 32 * n + 4 * i) & mask, q[i], sum_lo);      // l = 4i..
+            sum_hi = dp4a_us(load_u32_a4(blk + 32 + 32 * n + 4 * i) & mask, q[i + 4], sum_hi);  // l = 16+4i..
             min_lo = dp4a(0x01010101, q[i], min_lo);
             min_hi = dp4a(0x01010101, q[i + 4], min_hi);
         }
+        sum_lo >>= 2 * j, sum_hi >>= 2 * j;  // exact: multiples of 4^j
         const int dot = (sc_lo & 15) * sum_lo + (sc_hi & 15) * sum_hi;
         const int mins = (sc_lo >> 4) * min_lo + (sc_hi >> 4) * min_hi;
         return d * (f16_to_f32(load_u16(blk + 80)) * (float)dot - f16_to_f32(load_u16(blk + 82)) * (float)mins);
@@ -65,25 +66,39 @@ struct Q3_K {
         const float dl = f16_to_f32(load_u16(blk + 108)) * (float)ql_q3k_scale(blk + 96, 2 * c + (l0 >> 4));
         for (int e = 0; e < 8; ++e) out[e] *= dl;
     }
+    // Words i = 0..7 of the chunk's low bits (qs[32n + 4i ..]) and of hmask[4i ..], with aligned
+    // loads: the block sits at 0 or 2 mod 4 in a tile, and hmask at offset 0 is 4-aligned when it
+    // is the tile's first block.
+    static QL_DEV void load_chunk(const u8* __restrict__ blk, int n, u32 (&qs)[8], u32 (&hm)[8]) {
+        load_u32s_a2<8>(blk + 32 + 32 * n, qs);  // qs[32n .. 32n + 32): 2 bits per element
+        load_u32s_a2<8>(blk, hm);                // hmask[0 .. 32): bit 4n + j of byte l = element's high bit
+    }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
-        const int n = c >> 2, j = c & 3;
-        int sum_lo = 0, sum_hi = 0;
+        const int n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
+        u32 qs[8], hm[8];
+        load_chunk(blk, n, qs, hm);
+        // w = low + 4 (high bit) - 4 = low - 4 (high bit clear): two dots with the bits left in place
+        // (unsigned bytes: 4^j x low, 2^(4n+j) x clear bit), scaled down once per half.
+        const int low_shift = 2 * j, bit_shift = 4 * n + j;
+        const u32 low_mask = 0x03030303u << low_shift, bit_mask = 0x01010101u << bit_shift;
+        int low[2] = {0, 0}, clear[2] = {0, 0};  // elements 0..15 / 16..31 (one scale each)
         for (int i = 0; i < 8; ++i) {
-            const u32 low = (load_u32_a2(blk + 32 + 32 * n + 4 * i) >> (2 * j)) & 0x03030303u;  // qs[32n+4i..]
-            const u32 high = (load_u32_a2(blk + 4 * i) >> (4 * n + j)) & 0x01010101u;  // hmask[4i..] bit 4n+j
-            const int v = (int)__vsub4(low | (high << 2), 0x04040404u);  // per byte q - 4: -4..3
-            if (i < 4) sum_lo = dp4a(v, q[i], sum_lo);
-            else sum_hi = dp4a(v, q[i], sum_hi);
+            low[i >> 2] = dp4a_us(qs[i] & low_mask, q[i], low[i >> 2]);
+            clear[i >> 2] = dp4a_us(~hm[i] & bit_mask, q[i], clear[i >> 2]);
         }
+        const int sum_lo = (low[0] >> low_shift) - 4 * (clear[0] >> bit_shift);  // exact shifts
+        const int sum_hi = (low[1] >> low_shift) - 4 * (clear[1] >> bit_shift);
         const int dot = ql_q3k_scale(blk + 96, 2 * c) * sum_lo + ql_q3k_scale(blk + 96, 2 * c + 1) * sum_hi;
         return d * f16_to_f32(load_u16(blk + 108)) * (float)dot;
     }
     static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
         const int n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
+        u32 qs[8], hm[8];
+        load_chunk(blk, n, qs, hm);
         float sum_lo = 0.0f, sum_hi = 0.0f;
         for (int i = 0; i < 8; ++i) {
-            const u32 low = (load_u32_a2(blk + 32 + 32 * n + 4 * i) >> (2 * j)) & 0x03030303u;  // qs[32n+4i..]
-            const u32 high = (load_u32_a2(blk + 4 * i) >> (4 * n + j)) & 0x01010101u;  // hmask[4i..] bit 4n+j
+            const u32 low = (qs[i] >> (2 * j)) & 0x03030303u;           // q & 3 per byte
+            const u32 high = (hm[i] >> (4 * n + j)) & 0x01010101u;      // the high bit per byte
             if (i < 4) sum_lo = ql_dot_bytes4(low | (high << 2), 4.0f, x + 4 * i, sum_lo);  // q - 4: -4..3
             else sum_hi = ql_dot_bytes4(low | (high << 2), 4.0f, x + 4 * i, sum_hi);
         }
@@ -108,11 +123,11 @@ struct Q4_K {
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
         int sc, m;
         ql_scale_min_k4(blk + 4, c, sc, m);
-        int sumi = 0;
-        for (int i = 0; i < 8; ++i) {
-            const u32 v = (load_u32_a4(blk + 16 + 32 * (c >> 1) + 4 * i) >> (4 * (c & 1))) & 0x0F0F0F0Fu;
-            sumi = dp4a((int)v, q[i], sumi);
-        }
+        const int high = c & 1;  // odd chunks are the high nibbles of qs[32(c/2) ..]
+        const u32 mask = high ? 0xF0F0F0F0u : 0x0F0F0F0Fu;
+        int sumi = 0;  // for odd chunks 16 x the dot: the nibbles stay in place (unsigned bytes)
+        for (int i = 0; i < 8; ++i) sumi = dp4a_us(load_u32_a4(blk + 16 + 32 * (c >> 1) + 4 * i) & mask, q[i], sumi);
+        sumi >>= 4 * high;  // exact: a multiple of 16 when high
         return f16_to_f32(load_u16(blk)) * (float)sc * d * (float)sumi - f16_to_f32(load_u16(blk + 2)) * (float)m * s;
     }
     // sum_l w_l x_l = d*sc * sum(q*x) - dmin*m * sum(x): scales decoded once per chunk.
@@ -146,12 +161,16 @@ struct Q5_K {
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
         int sc, m;
         ql_scale_min_k4(blk + 4, c, sc, m);
-        int sumi = 0;
+        // w = low nibble + 16 x qh bit c: two dots with the bits left in place (unsigned bytes:
+        // 16^(c % 2) x nibble, 2^c x bit), scaled down once.
+        const int high_nibbles = c & 1;
+        const u32 low_mask = high_nibbles ? 0xF0F0F0F0u : 0x0F0F0F0Fu, bit_mask = 0x01010101u << c;
+        int low = 0, bit = 0;
         for (int i = 0; i < 8; ++i) {
-            const u32 low = (load_u32_a4(blk + 48 + 32 * (c >> 1) + 4 * i) >> (4 * (c & 1))) & 0x0F0F0F0Fu;
-            const u32 high = (load_u32_a4(blk + 16 + 4 * i) >> c) & 0x01010101u;  // qh[4i..] bit c
-            sumi = dp4a((int)(low | (high << 4)), q[i], sumi);
+            low = dp4a_us(load_u32_a4(blk + 48 + 32 * (c >> 1) + 4 * i) & low_mask, q[i], low);  // qs[32(c/2) + 4i..]
+            bit = dp4a_us(load_u32_a4(blk + 16 + 4 * i) & bit_mask, q[i], bit);                 // qh[4i..] bit c
         }
+        const int sumi = (low >> (4 * high_nibbles)) + ((bit << 4) >> c);  // exact shifts
         return f16_to_f32(load_u16(blk)) * (float)sc * d * (float)sumi - f16_to_f32(load_u16(blk + 2)) * (float)m * s;
     }
     static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
@@ -186,16 +205,24 @@ struct Q6_K {
         for (int e = 0; e < 8; ++e) out[e] *= dl;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
-        const int ip = c >> 2, k = c & 3;
-        int sum_lo = 0, sum_hi = 0;
+        const int ip = c >> 2, k = c & 3;  // element i = 128ip + 32k + l
+        u32 ql[8], qh[8];  // aligned loads: the block sits at 0 or 2 mod 4 in a tile
+        load_u32s_a2<8>(blk + 64 * ip + 32 * (k & 1), ql);  // ql[64ip + 32(k & 1) ..+32): nibble k >> 1 = low 4 bits
+        load_u32s_a2<8>(blk + 128 + 32 * ip, qh);           // qh[32ip ..+32): bits 2k, 2k+1 = high 2 bits
+        // w = low nibble + 16 x high 2 bits - 32: dots with the bits left in place (unsigned bytes:
+        // 16^(k / 2) x nibble, 4^k x high bits), scaled down once per half; the -32 through the
+        // sum of q (dp4a with ones: the same for every row, computed once).
+        const int low_shift = 4 * (k >> 1), high_shift = 2 * k;
+        const u32 low_mask = 0x0F0F0F0Fu << low_shift, high_mask = 0x03030303u << high_shift;
+        int low[2] = {0, 0}, high[2] = {0, 0}, ones[2] = {0, 0};  // elements 0..15 / 16..31 (one scale each)
         for (int i = 0; i < 8; ++i) {
-            const u32 low = (load_u32_a2(blk + 64 * ip + 32 * (k & 1) + 4 * i) >> (4 * (k >> 1))) & 0x0F0F0F0Fu;
-            const u32 high = (load_u32_a2(blk + 128 + 32 * ip + 4 * i) >> (2 * k)) & 0x03030303u;
-            const int v = (int)__vsub4(low | (high << 4), 0x20202020u);  // per byte q - 32: -32..31
-            if (i < 4) sum_lo = dp4a(v, q[i], sum_lo);
-            else sum_hi = dp4a(v, q[i], sum_hi);
+            low[i >> 2] = dp4a_us(ql[i] & low_mask, q[i], low[i >> 2]);
+            high[i >> 2] = dp4a_us(qh[i] & high_mask, q[i], high[i >> 2]);
+            ones[i >> 2] = dp4a(0x01010101, q[i], ones[i >> 2]);
         }
-        const int dot = (int)(i8)blk[192 + 2 * c] * sum_lo + (int)(i8)blk[193 + 2 * c] * sum_hi;
+        int sum[2];
+        for (int h = 0; h < 2; ++h) sum[h] = (low[h] >> low_shift) + ((high[h] << 4) >> high_shift) - 32 * ones[h];
+        const int dot = (int)(i8)blk[192 + 2 * c] * sum[0] + (int)(i8)blk[193 + 2 * c] * sum[1];
         return d * f16_to_f32(load_u16(blk + 208)) * (float)dot;
     }
 };

@@ -3,10 +3,9 @@
 #include "common.cuh"
 
 // Bit 4 of each byte of the result = bit (first + byte) of qh, for the 4 bytes.
-QL_DEV u32 ql_qh_bit4(u32 qh, int first) {
-    const u32 h = qh >> first;
-    return ((h << 4) & 0x10u) | ((h << 11) & 0x1000u) | ((h << 18) & 0x100000u) | ((h << 25) & 0x10000000u);
-}
+// One carry-free multiply: bit k of the nibble goes to bits 4 + k + 7i (i = 0..3, all distinct), of
+// which bit 8k + 4 (i = k) is kept.
+QL_DEV u32 ql_qh_bit4(u32 qh, int first) { return (((qh >> first) & 15u) * 0x02040810u) & 0x10101010u; }
 
 struct Q4_0 {
     static constexpr int QK = 32, BYTES = 18;  // d f16 @0 | qs[16] @2
@@ -21,11 +20,12 @@ struct Q4_0 {
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
         u32 qs[4];
         load_u32s_a2<4>(blk + 2, qs);  // qs[4i..4i+4) in word i: elements 4i.. and 16+4i..
-        int sumi = 0;
+        int sum_lo = 0, sum_hi16 = 0;  // high nibbles stay in place: 16 x their dot
         for (int i = 0; i < 4; ++i) {
-            sumi = dp4a((int)(qs[i] & 0x0F0F0F0Fu), q[i], sumi);
-            sumi = dp4a((int)((qs[i] >> 4) & 0x0F0F0F0Fu), q[i + 4], sumi);
+            sum_lo = dp4a((int)(qs[i] & 0x0F0F0F0Fu), q[i], sum_lo);
+            sum_hi16 = dp4a_us(qs[i] & 0xF0F0F0F0u, q[i + 4], sum_hi16);
         }
+        const int sumi = sum_lo + (sum_hi16 >> 4);  // exact: sum_hi16 is a multiple of 16
         return f16_to_f32(load_u16(blk)) * (d * (float)sumi - 8.0f * s);
     }
 };
@@ -41,12 +41,13 @@ struct Q4_1 {
         for (int e = 0; e < 8; ++e) out[e] = d * out[e] + m;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
-        int sumi = 0;
+        int sum_lo = 0, sum_hi16 = 0;  // high nibbles stay in place: 16 x their dot
         for (int i = 0; i < 4; ++i) {
             const u32 v = load_u32_a4(blk + 4 + 4 * i);  // qs[4i..4i+4)
-            sumi = dp4a((int)(v & 0x0F0F0F0Fu), q[i], sumi);
-            sumi = dp4a((int)((v >> 4) & 0x0F0F0F0Fu), q[i + 4], sumi);
+            sum_lo = dp4a((int)(v & 0x0F0F0F0Fu), q[i], sum_lo);
+            sum_hi16 = dp4a_us(v & 0xF0F0F0F0u, q[i + 4], sum_hi16);
         }
+        const int sumi = sum_lo + (sum_hi16 >> 4);  // exact: sum_hi16 is a multiple of 16
         return f16_to_f32(load_u16(blk)) * d * (float)sumi + f16_to_f32(load_u16(blk + 2)) * s;
     }
 };

@@ -65,12 +65,13 @@ struct TQ2_0 {
     for (int j = 0; j < 8; ++j) out[j] *= d;
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    const u8* qs = blk + 32 * (c >> 2);  // (32,) bytes holding chunk c in bit pair c % 4
+    u32 qs[8];  // qs[32(c / 4) ..+32): chunk c in bit pair c % 4 of each byte (aligned loads)
+    load_u32s_a2<8>(blk + 32 * (c >> 2), qs);
     const int shift = 2 * (c & 3);
+    const u32 mask = 0x03030303u << shift;  // the pair left in place (unsigned bytes: 4^(c % 4) x value)
     int sumi = 0;
-    for (int i = 0; i < 8; ++i) {
-      sumi = dp4a((int)((load_u32_a2(qs + 4 * i) >> shift) & 0x03030303u), q[i], sumi);  // elements 4i..4i+3
-    }
+    for (int i = 0; i < 8; ++i) sumi = dp4a_us(qs[i] & mask, q[i], sumi);  // elements 4i..4i+3
+    sumi >>= shift;  // exact: a multiple of 4^(c % 4)
     return f16_to_f32(load_u16(blk + 64)) * (d * (float)sumi - s);
   }
 };
