@@ -173,37 +173,33 @@ QL_DEV u32 ql_funnel_r(u32 lo, u32 hi, u32 shift) {
 #endif
 }
 
-// N consecutive u32 from a 2-byte aligned p: N + 1 aligned 4-byte loads and a funnel shift
-// each, instead of 2N u16 loads (fewer shared-memory instructions in the mmvq inner loop;
-// measured faster for Q8_0 and Q4_0, slower for Q5_0 and IQ4_NL, which keep load_u32_a2).
-// When p is 2 mod 4 this also reads the 2 bytes before p and the 2 after p + 4N: use it on
-// blocks in the mat-vec tiles (padded by 16 bytes), with p at least 2 bytes into the block.
-template <int N>
-QL_DEV void load_u32s_a2(const u8* p, u32 (&out)[N]) {
-    const u32 odd = (u32)(unsigned long long)p & 2u;  // 2 when p is 2 mod 4
-    const u32* w = (const u32*)(p - odd);  // (N + 1,) aligned words from p's first byte on
-    u32 lo = w[0];
-    for (int i = 0; i < N; ++i) {
-        const u32 hi = w[i + 1 < N ? i + 1 : N - 1 + (odd >> 1)];  // last: w[N] only when needed
-        out[i] = ql_funnel_r(lo, hi, odd * 8);
-        lo = hi;
-    }
-}
-
-// N little-endian words from any byte address p: N + 1 aligned loads and N funnel shifts
-// instead of 4N byte loads. Reads up to 3 bytes before p (never before p's aligned word) and up
-// to 4 after p + 4N: use it on blocks in the mat-vec tiles (padded by 16 bytes).
-template <int N>
-QL_DEV void load_u32s_a1(const u8* p, u32 (&out)[N]) {
-    const u32 misalign = (u32)(unsigned long long)p & 3u;
+// N little-endian words from p with the low address bits MISALIGN_BITS (2: p 2-byte aligned;
+// 3: any p) unknown: N + 1 aligned 4-byte loads and a funnel shift each, instead of 2N u16 or 4N
+// byte loads. Reads up to 3 bytes before p (never before p's aligned word) and up to 4 after
+// p + 4N: use it on blocks in the mat-vec tiles (padded by 16 bytes).
+template <int N, u32 MISALIGN_BITS>
+QL_DEV void ql_load_u32s(const u8* p, u32 (&out)[N]) {
+    const u32 misalign = (u32)(unsigned long long)p & MISALIGN_BITS;
     const u32* w = (const u32*)(p - misalign);  // (N + 1,) aligned words from p's first byte on
     u32 lo = w[0];
     for (int i = 0; i < N; ++i) {
-        const u32 hi = w[i + 1];
+        // 2-byte aligned: the last word w[N] only when p is 2 mod 4
+        const int next = MISALIGN_BITS == 2u && i + 1 == N ? N - 1 + (int)(misalign >> 1) : i + 1;
+        const u32 hi = w[next];
         out[i] = ql_funnel_r(lo, hi, misalign * 8);
         lo = hi;
     }
 }
+
+// N consecutive u32 from a 2-byte aligned p (fewer shared-memory instructions in the mmvq inner
+// loop than load_u32_a2; measured faster for Q8_0 and Q4_0, slower for Q5_0 and IQ4_NL, which
+// keep load_u32_a2). p at least 2 bytes into its block when the block may sit at 2 mod 4.
+template <int N>
+QL_DEV void load_u32s_a2(const u8* p, u32 (&out)[N]) { ql_load_u32s<N, 2u>(p, out); }
+
+// N little-endian words from any byte address p in a tile.
+template <int N>
+QL_DEV void load_u32s_a1(const u8* p, u32 (&out)[N]) { ql_load_u32s<N, 3u>(p, out); }
 
 // ---- host fallbacks for the SIMD intrinsics -------------------------------------------
 #if !QL_ON_DEVICE
