@@ -232,6 +232,13 @@ __device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[
     for (int r = 0; r < R; ++r) acc[0][r] += ql_dot_f32<T>(tables, tile[r] + blk * T::BYTES, c, xv);  // row r's block
 }
 
+// Where a thread's chunk starts every 64 bytes (the float pseudo-blocks), group g of all lanes
+// falls in the same few banks: 4- to 16-way conflicts. Lane pairs then start at group
+// (lane / 2) % 4 instead, so a quarter warp's 16-byte loads cover all 32 banks (F16, BF16; F32
+// halves its conflicts to 2-way).
+template <class T>
+struct QlRotateGroups { static constexpr bool YES = QlTile<T>::CHUNKS_PER_BLOCK == 1 && T::BYTES % 64 == 0; };
+
 // dmmv, several columns (or a type without dot_f32): four dequant groups of 8 per row, each
 // reused for every column.
 template <class T, int NCOLS, int R>
@@ -239,7 +246,8 @@ __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile
                                                      const float4* __restrict__ x, long long chunk, int nchunks,
                                                      float (&acc)[NCOLS][R]) {
 #pragma unroll
-    for (int g = 0; g < 4; ++g) {
+    for (int step = 0; step < 4; ++step) {
+        const int g = QlRotateGroups<T>::YES ? (step + (threadIdx.x >> 1)) & 3 : step;  // the group of 8 elements
         float xv[NCOLS][8];  // x[col][32*chunk + 8g .. +8], reused for all R rows
 #pragma unroll
         for (int col = 0; col < NCOLS; ++col) {
