@@ -22,6 +22,7 @@ from engine.kernels.sources import (
     FAMILIES_WITH_TABLES,
     MAX_COLUMNS,
     ModuleSpec,
+    dmmv_kernel_name,
     kernel_name,
     rows_per_block,
 )
@@ -123,7 +124,7 @@ class KernelSet:
             xq, xds = self.quantize_q8_1(x, qt.name)
             return self.matvec_quantized(w, xq, xds, out, accumulate)
         ncols, nchunks = x.shape[0], w.padded_len // 32
-        name = kernel_name("dmmv", qt.name, ncols)
+        name = dmmv_kernel_name(qt, ncols, nchunks)
         kernel = self._function(qt.family, "dmmv", name)
         grid = self._grid(kernel, name, -(-w.rows // rows_per_block(ncols, qt, self.rows_override)))
         with cupy.cuda.Device(self.device_id):

@@ -216,20 +216,36 @@ __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_
     ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, accumulate, body);
 }
 
-// dmmv, one thread's chunk k of a tile, 1 column: the chunk's 32 floats of x go to registers
-// once, then one ql_dot_f32 per row (T's whole-chunk dot_f32 where it has one: scales decoded
-// once per chunk, min terms through sum(x)).
-template <class T, int R>
-__device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
-                                                   const float4* __restrict__ xp, float (&acc)[1][R]) {
-    float xv[32];  // x[32*chunk .. +32): 8 float4 loads
+// dmmv, 1 column: the 32 floats of x of the thread's chunk k (x[32*chunk .. +32): 8 float4 loads).
+QL_DEV void ql_load_x32(const float4* __restrict__ xp, float (&xv)[32]) {
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
         const float4 v = xp[i];
         xv[4 * i] = v.x, xv[4 * i + 1] = v.y, xv[4 * i + 2] = v.z, xv[4 * i + 3] = v.w;
     }
+}
+
+// dmmv, one thread's chunk of a tile, 1 column, x in registers: one ql_dot_f32 per row where
+// T has a whole-chunk dot_f32 (scales decoded once per chunk, min terms through sum(x)), else
+// four dequant groups of 8 per row.
+template <class T, int R>
+__device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
+                                                   const float (&xv)[32], float (&acc)[1][R]) {
+    if constexpr (QlDotF32<T>::HAS) {
 #pragma unroll
-    for (int r = 0; r < R; ++r) acc[0][r] += ql_dot_f32<T>(tables, tile[r] + blk * T::BYTES, c, xv);  // row r's block
+        for (int r = 0; r < R; ++r) acc[0][r] += ql_dot_f32<T>(tables, tile[r] + blk * T::BYTES, c, xv);  // row r's block
+    } else {
+#pragma unroll
+        for (int g = 0; g < 4; ++g) {
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                float wv[8];  // elements 32c + 8g .. +8 of row r's block
+                ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
+#pragma unroll
+                for (int e = 0; e < 8; ++e) acc[0][r] = fmaf(wv[e], xv[8 * g + e], acc[0][r]);
+            }
+        }
+    }
 }
 
 // Where a thread's chunk starts every 64 bytes (the float pseudo-blocks), group g of all lanes
@@ -269,19 +285,31 @@ __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile
     }
 }
 
-template <class T, int NCOLS, int R>
+// X_IN_REGS (1 column): the thread's 32 floats of x stay in registers until its chunk changes,
+// which for rows of one tile (<= QL_THREADS chunks, the launcher's condition) means once per
+// kernel instead of once per row group. Declared per type (engine/kernels/sources.py:
+// DMMV_X_IN_REGISTERS) where it measured faster; the 32 live floats cost occupancy elsewhere.
+template <class T, int NCOLS, int R, bool X_IN_REGS = false>
 __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
                                         const float4* __restrict__ x, float* __restrict__ out, int accumulate) {
+    static_assert(!X_IN_REGS || NCOLS == 1, "x in registers: one column");
     typedef QlTile<T> Tile;
     __shared__ __align__(16) u8 tables[QlTableSmem<T>::BYTES];
     ql_stage_tables<T>(tables);
+    float x1[X_IN_REGS ? 32 : 1];  // X_IN_REGS: x[0][32*x1_chunk .. +32)
+    long long x1_chunk = -1;
     auto body = [&](u8 (*tile)[Tile::BYTES], int block0, int nb, float (&acc)[NCOLS][R]) {
         const int k = threadIdx.x;
         if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
         const int blk = k / Tile::CHUNKS_PER_BLOCK, c = k % Tile::CHUNKS_PER_BLOCK;
         const long long chunk = (long long)block0 * Tile::CHUNKS_PER_BLOCK + k;
-        if constexpr (NCOLS == 1 && QlDotF32<T>::HAS) {
-            ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, x + chunk * 8, acc);  // x[0][32*chunk ..]
+        if constexpr (X_IN_REGS) {
+            if (chunk != x1_chunk) ql_load_x32(x + chunk * 8, x1), x1_chunk = chunk;  // x[0][32*chunk ..]
+            ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, x1, acc);
+        } else if constexpr (NCOLS == 1 && QlDotF32<T>::HAS) {
+            float xv[32];
+            ql_load_x32(x + chunk * 8, xv);  // x[0][32*chunk ..]
+            ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, xv, acc);
         } else {
             ql_dmmv_chunk_groups<T, NCOLS, R>(tables, tile, blk, c, x, chunk, nchunks, acc);
         }

@@ -68,13 +68,34 @@ def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
     return max(1, min(by_columns, SMEM_BUDGET // tile_bytes))
 
 
+# Types whose 1-column dmmv keeps x in registers across items when a row is one tile
+# (ql_dmmv<..., X_IN_REGS>; the launcher picks it for rows of <= QL_THREADS chunks). Measured
+# on an H200 at 65536 x 4096 (bench/results/matvec-ab-NVIDIA-H200-2026-12-03-operands-in-registers.json):
+# Q8_0 1.43x, Q5_K 1.31x, Q4_K 1.24x, Q3_K 1.21x, Q6_K 1.11x, Q5_0 1.10x, Q5_1 1.06x,
+# IQ2_XXS 1.06x, IQ3_XXS 1.06x, Q4_1 1.04x, Q4_0 1.02x; slower (more registers, fewer CTAs)
+# for IQ4_XS 0.85x, IQ1 0.93-0.95x, IQ4_NL 0.95x, TQ1_0/TQ2_0 0.95-0.97x, left out with the
+# rest. Rows of several tiles reload x per item and lost (0.81-0.94x): they keep the plain kernel.
+DMMV_X_IN_REGISTERS = frozenset(
+    {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ2_XXS", "IQ3_XXS"}
+)
+
+
+def dmmv_kernel_name(qt: QuantType, ncols: int, nchunks: int) -> str:
+    """The dmmv wrapper for ``ncols`` columns of rows of ``nchunks`` 32-element chunks: the
+    x-in-registers one for one column of one-tile rows of a DMMV_X_IN_REGISTERS type."""
+    if ncols == 1 and nchunks <= QL_THREADS and qt.name in DMMV_X_IN_REGISTERS:
+        return kernel_name("dmmvr", qt.name, 1)
+    return kernel_name("dmmv", qt.name, ncols)
+
+
 def block_shape(qt: QuantType) -> tuple[int, int]:
     """(elements, bytes) of a block as the kernels see it (pseudo-blocks for float types)."""
     return FLOAT_PSEUDO_BLOCK.get(qt.name, (qt.block_elems, qt.block_bytes))
 
 
 def kernel_name(kind: str, type_name: str, ncols: int = 0) -> str:
-    """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_dmmv_F16_n1``, ``ql_f16_Q6_K``, ``ql_rows_Q6_K``."""
+    """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_dmmv_F16_n1``, ``ql_dmmvr_Q4_K_n1`` (x in
+    registers, dmmv_kernel_name), ``ql_f16_Q6_K``, ``ql_rows_Q6_K``."""
     if kind in ("f16", "rows"):
         return f"ql_{kind}_{type_name}"
     return f"ql_{kind}_{type_name}_n{ncols}"
@@ -114,6 +135,13 @@ def _dmmv_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
             "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out, int accumulate) "
             f"{{ ql_dmmv<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, x, out, accumulate); }}"
         )
+        if n == 1 and type_name in DMMV_X_IN_REGISTERS:
+            lines.append(
+                f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("dmmvr", type_name, 1)}('
+                "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out, "
+                f"int accumulate) {{ ql_dmmv<{type_name}, 1, {r}, true>(w, row_stride, rows, nchunks, x, out, "
+                "accumulate); }"
+            )
     lines.append(
         f'extern "C" __global__ void {kernel_name("rows", type_name)}('
         "const u8* w, long long row_stride, int rows, int row_len, const int* ids, int n_ids, float4* out) "

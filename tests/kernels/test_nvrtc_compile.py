@@ -98,3 +98,25 @@ def test_soft_dp4a_define_only_for_mmvq():
     mmvq = build.compile_options(ModuleSpec("legacy", "mmvq", soft_dp4a=True), CompileTarget(90))
     dmmv = build.compile_options(ModuleSpec("legacy", "dmmv"), CompileTarget(90, soft_dp4a=True))
     assert "-DQL_SOFT_DP4A" in mmvq and "-DQL_SOFT_DP4A" not in dmmv and "-arch=sm_90" in dmmv
+
+
+def test_x_in_registers_dmmv_wrappers_exist_for_exactly_the_listed_types():
+    from engine.kernels.sources import DMMV_X_IN_REGISTERS, FAMILY_HEADERS, family_types
+
+    generated = set()
+    for family in FAMILY_HEADERS:
+        source = module_source(ModuleSpec(family, "dmmv"))
+        generated |= {qt.name for qt in family_types(family) if kernel_name("dmmvr", qt.name, 1) in source}
+        assert kernel_name("dmmvr", "Q4_K", 2) not in source  # one column only
+    assert generated == DMMV_X_IN_REGISTERS
+
+
+def test_dmmv_keeps_x_in_registers_only_for_one_column_of_one_tile_rows():
+    from engine.kernels.sources import QL_THREADS, dmmv_kernel_name
+    from engine.quant.table import QUANT_TABLE
+
+    q4_k, iq4_xs = QUANT_TABLE["Q4_K"], QUANT_TABLE["IQ4_XS"]
+    assert dmmv_kernel_name(q4_k, 1, QL_THREADS) == "ql_dmmvr_Q4_K_n1"  # a 4096-element row: one tile
+    assert dmmv_kernel_name(q4_k, 1, QL_THREADS + 8) == "ql_dmmv_Q4_K_n1"  # two tiles: x changes per item
+    assert dmmv_kernel_name(q4_k, 2, 8) == "ql_dmmv_Q4_K_n2"
+    assert dmmv_kernel_name(iq4_xs, 1, 8) == "ql_dmmv_IQ4_XS_n1"  # measured slower with x in registers
