@@ -72,9 +72,9 @@ def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
 # (ql_dmmv<..., X_IN_REGS>; the launcher picks it for rows of <= QL_THREADS chunks). Measured
 # on an H200 at 65536 x 4096 (bench/results/matvec-ab-NVIDIA-H200-2026-12-03-operands-in-registers.json):
 # Q8_0 1.43x, Q5_K 1.31x, Q4_K 1.24x, Q3_K 1.21x, Q6_K 1.11x, Q5_0 1.10x, Q5_1 1.06x,
-# IQ2_XXS 1.06x, IQ3_XXS 1.06x, Q4_1 1.04x, Q4_0 1.02x; slower (more registers, fewer CTAs)
-# for IQ4_XS 0.85x, IQ1 0.93-0.95x, IQ4_NL 0.95x, TQ1_0/TQ2_0 0.95-0.97x, left out with the
-# rest. Rows of several tiles reload x per item and lost (0.81-0.94x): they keep the plain kernel.
+# IQ2_XXS 1.06x, IQ3_XXS 1.06x, Q4_1 1.04x, Q4_0 1.02x; slower for IQ4_XS 0.85x, IQ1
+# 0.93-0.95x, IQ4_NL 0.95x, TQ1_0/TQ2_0 0.95-0.97x (left out with the rest). Rows of several
+# tiles reload x per item and lost (0.81-0.94x): they keep the plain kernel.
 DMMV_X_IN_REGISTERS = frozenset(
     {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ2_XXS", "IQ3_XXS"}
 )
