@@ -203,12 +203,8 @@ QL_DEV void load_u32s_a1(const u8* p, u32 (&out)[N]) { ql_load_u32s<N, 3u>(p, ou
 
 // ---- host fallbacks for the SIMD intrinsics -------------------------------------------
 #if !QL_ON_DEVICE
-static inline u32 __byte_perm(u32 x, u32 y, u32 s) {
-    const u64 bytes = (u64)x | ((u64)y << 32);  // byte n of the 8-byte pool = selector n
-    u32 r = 0;
-    for (int i = 0; i < 4; ++i) r |= (u32)((bytes >> (8 * ((s >> (4 * i)) & 7))) & 0xFF) << (8 * i);
-    return r;
-}
+// __byte_perm: prmt with 3 of each selector nibble's bits (no sign replicate)
+static inline u32 __byte_perm(u32 x, u32 y, u32 s) { return ql_prmt(x, y, s & 0x7777u); }
 static inline int __popc(u32 x) { return __builtin_popcount(x); }
 #endif
 
