@@ -155,7 +155,8 @@ def bench_shape(type_name: str, raw: np.ndarray, shape: tuple[int, int], args, c
             records.append({"type": type_name, "path": path, "rows": rows, "cols": row_len, "ncols": ncols,
                             "us": round(us, 2), "quant_us": round(quant_us, 2), "gbps": round(gbps, 1),
                             "copy_gbps": round(args.copy_gbps, 1), "pct_of_copy": round(100 * gbps / args.copy_gbps, 1),
-                            "card": args.card, "timing": f"chain{args.chain}" if args.chain else "single", "correct": ok})
+                            "card": args.card, "timing": f"chain{args.chain}" if args.chain else "single", "correct": ok,
+                            "kernel": ks.mmvq_kernel_name(weights[0], ncols) if path != "dmmv" and not qt.is_float else ""})
             print(json.dumps(records[-1]), flush=True)
     return records
 
@@ -210,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default="", help="subset, e.g. 65536x4096 (default: all three)")
     parser.add_argument("--ncols", default="1,8")
     parser.add_argument("--paths", default="mmvq,dmmv,mmvq-soft", help="subset of mmvq,dmmv,mmvq-soft")
+    parser.add_argument("--mmvq-layout", default="auto", choices=("auto", "ctas", "warps"),
+                        help="1-column mmvq kernel: by shape (auto) or forced (engine/kernels/sources.py)")
     parser.add_argument("--chain", type=int, default=0,
                         help="time N back-to-back launches in one CUDA graph, per launch (0: one launch after a spin)")
     args = parser.parse_args(argv)
@@ -217,8 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     args.shapes = tuple(tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")) if args.shapes else SHAPES
     args.ncols = tuple(int(v) for v in args.ncols.split(","))
     types = [t for t in (args.types.split(",") if args.types else QUANT_TABLE) if family_available(QUANT_TABLE[t].family)]
-    args.kernel_sets = {"native": KernelSet.for_device(0, rows_per_block=args.rows),
-                        "mmvq-soft": KernelSet.for_device(0, soft_dp4a=True, rows_per_block=args.rows)}
+    layout = dict(rows_per_block=args.rows, mmvq_layout=args.mmvq_layout)
+    args.kernel_sets = {"native": KernelSet.for_device(0, **layout),
+                        "mmvq-soft": KernelSet.for_device(0, soft_dp4a=True, **layout)}
     args.kernel_sets["native"].precompile(types)
     if "mmvq-soft" in args.paths:
         args.kernel_sets["mmvq-soft"].precompile([t for t in types if not QUANT_TABLE[t].is_float])
@@ -237,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(type_name)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", card).strip("-")
     stem = (f"matvec-{slug}-{datetime.date.today().isoformat()}" + (f"-rows{args.rows}" if args.rows else "")
-            + (f"-chain{args.chain}" if args.chain else ""))
+            + (f"-chain{args.chain}" if args.chain else "")
+            + (f"-{args.mmvq_layout}" if args.mmvq_layout != "auto" else ""))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(records, indent=1) + "\n")
     (args.out / f"{stem}.md").write_text(markdown(records, card, copy_gbps))

@@ -21,9 +21,12 @@ from engine.kernels.launch import Launcher
 from engine.kernels.sources import (
     FAMILIES_WITH_TABLES,
     MAX_COLUMNS,
+    MMVQ_LAYOUTS,
     ModuleSpec,
     dmmv_kernel_name,
     kernel_name,
+    mmvq_has_warp_kernel,
+    mmvq_uses_warps,
     rows_per_block,
 )
 from engine.kernels.sources import QL_THREADS as THREADS
@@ -37,9 +40,12 @@ class KernelSet:
     """The compiled kernels of one device (and one dp4a mode), loaded lazily per type family."""
 
     def __init__(self, device_id: int, arch: int, soft_dp4a: bool = False, cache_dir: Path | None = None,
-                 rows_per_block: int = 0):
+                 rows_per_block: int = 0, mmvq_layout: str = "auto"):
         self.device_id = device_id
         self.rows_override = rows_per_block  # 0 = the per-type default (bench tuning knob)
+        if mmvq_layout not in MMVQ_LAYOUTS:
+            raise ValueError(f"unknown mmvq layout {mmvq_layout!r}; expected one of {', '.join(MMVQ_LAYOUTS)}")
+        self.mmvq_layout = mmvq_layout  # "auto": by shape (sources.mmvq_uses_warps); "ctas"/"warps": tests, bench
         self.target = CompileTarget(arch, soft_dp4a)
         self.cache_dir = cache_dir
         self._modules: dict[ModuleSpec, Any] = {}  # this object's own cache of loaded modules
@@ -48,9 +54,9 @@ class KernelSet:
 
     @classmethod
     def for_device(cls, device_id: int = 0, soft_dp4a: bool = False, cache_dir: Path | None = None,
-                   rows_per_block: int = 0) -> KernelSet:
+                   rows_per_block: int = 0, mmvq_layout: str = "auto") -> KernelSet:
         major, minor = _cc(device_id)
-        return cls(device_id, 10 * major + minor, soft_dp4a, cache_dir, rows_per_block)
+        return cls(device_id, 10 * major + minor, soft_dp4a, cache_dir, rows_per_block, mmvq_layout)
 
     @property
     def soft_dp4a(self) -> bool:
@@ -142,9 +148,7 @@ class KernelSet:
         if qt.is_float or nchunks * 32 != w.row_len or xds.shape != (ncols, nchunks, 2):
             raise ValueError(f"tensor {w.name or '?'} ({w.type_name}): q8_1 activations do not fit this weight")
         out = _checked_out(w, ncols, out, accumulate)
-        name = kernel_name("mmvq", qt.name, ncols)
-        kernel = self._function(qt.family, "mmvq", name)
-        grid = self._grid(kernel, name, -(-w.rows // rows_per_block(ncols, qt, self.rows_override)))
+        kernel, grid, _ = self._mmvq_kernel(qt, ncols, w.rows)
         with cupy.cuda.Device(self.device_id):
             self.launch(kernel, grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), xq, xds, out,
                                       np.int32(accumulate)))
@@ -185,8 +189,30 @@ class KernelSet:
                                                          np.int32(w.row_len), ids, np.int32(n), out))
         return out
 
+    def mmvq_kernel_name(self, w: QuantWeight, ncols: int) -> str:
+        """The mmvq kernel an ``ncols``-column product with ``w`` runs on (bench records, diagnostics)."""
+        return self._mmvq_kernel(kernel_type(w.type_name, w.name), ncols, w.rows)[2]
+
+    def _mmvq_kernel(self, qt: Any, ncols: int, rows: int) -> tuple[Any, tuple[int], str]:
+        """The mmvq kernel for ``rows`` output rows, its grid and name: the independent-warp one
+        (a CTA holds THREADS // 32 warps' row groups) where sources.mmvq_uses_warps says so."""
+        row_groups = -(-rows // rows_per_block(ncols, qt, self.rows_override))
+        if mmvq_has_warp_kernel(qt, ncols) and self.mmvq_layout != "ctas":
+            name = kernel_name("mmvqw", qt.name, 1)
+            kernel = self._function(qt.family, "mmvq", name)
+            resident_warps = self._resident_ctas(kernel, name) * (THREADS // 32)
+            if mmvq_uses_warps(qt, ncols, row_groups, resident_warps, self.mmvq_layout):
+                return kernel, self._grid(kernel, name, -(-row_groups // (THREADS // 32))), name
+        name = kernel_name("mmvq", qt.name, ncols)
+        kernel = self._function(qt.family, "mmvq", name)
+        return kernel, self._grid(kernel, name, row_groups), name
+
     def _grid(self, kernel: Any, name: str, row_groups: int) -> tuple[int]:
         """Persistent mat-vec grid: at most as many CTAs as fit on the device at once."""
+        return (max(1, min(row_groups, self._resident_ctas(kernel, name))),)
+
+    def _resident_ctas(self, kernel: Any, name: str) -> int:
+        """CTAs of ``kernel`` that fit on the whole device at once (threads, registers, shared memory)."""
         resident = self._resident.get(name)
         if resident is None:
             import cupy
@@ -196,7 +222,7 @@ class KernelSet:
             per_sm = min(props["maxThreadsPerMultiProcessor"] // THREADS, props["regsPerMultiprocessor"] // regs,
                          props["sharedMemPerMultiprocessor"] // (kernel.shared_size_bytes + 1024))
             resident = self._resident[name] = max(1, per_sm) * props["multiProcessorCount"]
-        return (max(1, min(row_groups, resident)),)
+        return resident
 
     def _checked_path(self, path: str) -> str:
         if path == "mmvq-soft":

@@ -43,6 +43,24 @@ struct QlTile {
     static_assert(BLOCKS % 16 == 0, "a tile must hold a multiple of 16 blocks");
 };
 
+// One 16-byte word global -> shared. sm_80+: cp.async (no registers; complete after
+// ql_async_commit + ql_async_wait); older archs: a streamed load and a store.
+__device__ __forceinline__ void ql_copy16_async(uint4* dst, const uint4* src) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const u32 dst_shared = (u32)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst_shared), "l"(src));
+#else
+    *dst = __ldcs(src);  // streamed once
+#endif
+}
+
+// Closes this thread's group of ql_copy16_async copies (the unit ql_async_wait counts).
+__device__ __forceinline__ void ql_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+
 // Start copying blocks [block0, block0 + nblocks) of rows row0..row0+R-1 into tile (rows past
 // the end re-read the last row; their results are never stored). sm_80+: cp.async (global ->
 // shared without registers, completion by ql_async_wait); older archs: plain copies.
@@ -55,18 +73,9 @@ __device__ __forceinline__ void ql_stage_tile(u8 (*tile)[QlTile<T>::BYTES], cons
         const int row = min(row0 + r, rows - 1);
         const uint4* src = (const uint4*)(w + row * row_stride + (long long)block0 * T::BYTES);
         uint4* dst = (uint4*)tile[r];
-        for (int i = threadIdx.x; i < n16; i += QL_THREADS) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-            const u32 dst_shared = (u32)__cvta_generic_to_shared(dst + i);
-            asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst_shared), "l"(src + i));
-#else
-            dst[i] = __ldcs(src + i);  // streamed once
-#endif
-        }
+        for (int i = threadIdx.x; i < n16; i += QL_THREADS) ql_copy16_async(dst + i, src + i);
     }
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.commit_group;\n" ::);
-#endif
+    ql_async_commit();
 }
 
 // Wait until at most PENDING staged tiles are still in flight (this thread's copies).
@@ -185,6 +194,104 @@ __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long
             __syncthreads();  // everyone is done with tile[item & 1] before it is refilled
         }
         advance(row0, block0);
+    }
+}
+
+// ---- mmvq, one column, warps on their own (no CTA barrier per item) ------------------------
+// Each warp walks its own row groups (R rows) in warp tiles of 32 chunks (one per lane), with
+// its own double-buffered cp.async stages and __syncwarp only; a row group's sums are reduced
+// with shuffles and stored by the warp. The CTA syncs once, after staging T's table.
+// For types with few instructions per byte the CTA pipeline's two barriers per item are what
+// they wait on (ncu: barrier stalls), so on tall matrices this runs faster; a warp's share of
+// rows is 4x coarser than a CTA's, so on short ones the tail loses (the launcher's choice:
+// engine/kernels/sources.py, MMVQ_WARPS, mmvq_uses_warps). grid = ceil(row groups / QL_WARPS) or fewer.
+template <class T>
+struct QlWarpTile {
+    static constexpr int CHUNKS_PER_BLOCK = T::QK / 32;
+    static constexpr int BLOCKS = 32 / CHUNKS_PER_BLOCK;  // blocks per warp tile
+    static constexpr int BYTES = BLOCKS * T::BYTES;
+    // stage bytes: the tile may start mid 16-byte word (copies are whole words), + 16 spare
+    // bytes (load_u32s_a2 may read 2 bytes past a block)
+    static constexpr int STAGE_BYTES = (BYTES + 15 + 15) / 16 * 16 + 16;
+    static_assert(32 % CHUNKS_PER_BLOCK == 0, "a warp tile holds whole blocks");
+};
+
+template <class T, int R>
+__device__ __forceinline__ void ql_mmvq_warps_1col(const u8* __restrict__ w, long long row_stride, int rows,
+                                                   int nchunks, const int4* __restrict__ xq,
+                                                   const float2* __restrict__ xds, float* __restrict__ out,
+                                                   int accumulate) {
+    typedef QlWarpTile<T> WT;
+    __shared__ __align__(16) u8 tables[QlTableSmem<T>::BYTES];
+    __shared__ __align__(16) u8 stages[QL_WARPS][2][R][WT::STAGE_BYTES];  // [warp][buffer][row]
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int nblocks = nchunks / WT::CHUNKS_PER_BLOCK, tiles_per_row = (nchunks + 31) / 32;
+    const int groups = (rows + R - 1) / R, n_warps = gridDim.x * QL_WARPS;
+    const int my_warp = blockIdx.x * QL_WARPS + warp;
+    const int items = my_warp < groups ? (groups - my_warp + n_warps - 1) / n_warps * tiles_per_row : 0;
+    // Copy warp tile `tile` of rows row0.. into stages[warp][buffer]: whole 16-byte words from
+    // the one holding the tile's first byte (rows are 16-byte aligned and padded).
+    auto stage = [&](int buffer, int row0, int tile) {
+        const int block0 = tile * WT::BLOCKS, nb = min(WT::BLOCKS, nblocks - block0);
+        const int start = block0 * T::BYTES, first16 = start & ~15;
+        const int n16 = ((start & 15) + nb * T::BYTES + 15) >> 4;
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            const uint4* src = (const uint4*)(w + min(row0 + r, rows - 1) * row_stride + first16);
+            uint4* dst = (uint4*)stages[warp][buffer][r];
+            for (int i = lane; i < n16; i += 32) ql_copy16_async(dst + i, src + i);
+        }
+        ql_async_commit();
+    };
+    float acc[R] = {};
+    int row0 = my_warp * R, tile = 0, next_row0 = row0, next_tile = 0;
+    auto advance = [&](int& r0, int& t) {
+        if (++t == tiles_per_row) t = 0, r0 += n_warps * R;
+    };
+    ql_pdl_allow_next();
+    if (items > 0) stage(0, row0, 0);
+    ql_stage_tables<T>(tables);
+    ql_pdl_wait();
+    if constexpr (QlTables<T>::BYTES > 0) __syncthreads();  // the table, before any lookup
+    for (int item = 0; item < items; ++item) {
+        if (item + 1 < items) {
+            advance(next_row0, next_tile);
+            stage((item + 1) & 1, next_row0, next_tile);
+            ql_async_wait<1>();
+        } else {
+            ql_async_wait<0>();
+        }
+        __syncwarp();
+        const int chunk = tile * 32 + lane;
+        if (chunk < nchunks) {
+            const int4 lo = xq[chunk * 2], hi = xq[chunk * 2 + 1];
+            const int stored[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};  // int8 elements 4i..4i+3
+            int q[8];
+            ql_order_q<T>(stored, q);
+            const float2 ds = xds[chunk];
+            const int offset = ((tile * WT::BLOCKS * T::BYTES) & 15) + (lane / WT::CHUNKS_PER_BLOCK) * T::BYTES;
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+                acc[r] += ql_vec_dot<T>(tables, stages[warp][item & 1][r] + offset, lane % WT::CHUNKS_PER_BLOCK, q,
+                                        ds.x, ds.y);  // row r's block of this lane's chunk
+            }
+        }
+        if (tile + 1 == tiles_per_row) {  // the row group's last tile: reduce and store
+            constexpr int P = ql_pow2_ceil(R), LANES_PER_VALUE = 32 / P;
+            float v[P];
+#pragma unroll
+            for (int i = 0; i < P; ++i) v[i] = i < R ? acc[i] : 0.0f;
+            const float sum = ql_warp_sum_halving<P>(v);
+            const int index = lane / LANES_PER_VALUE;  // the row this lane now holds
+            if (lane % LANES_PER_VALUE == 0 && index < R && row0 + index < rows) {
+                float* dst = out + row0 + index;
+                *dst = accumulate ? *dst + sum : sum;
+            }
+#pragma unroll
+            for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+        }
+        __syncwarp();  // every lane is done with this buffer before it is refilled
+        advance(row0, tile);
     }
 }
 

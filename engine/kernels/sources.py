@@ -80,6 +80,38 @@ DMMV_X_IN_REGISTERS = frozenset(
 )
 
 
+# Types whose 1-column mmvq runs on independent warps (ql_mmvq_warps_1col) unless the matrix is
+# short: few instructions per weight byte, so the CTA pipeline's barriers are what they wait on.
+# Measured on an H200 against the CTA kernel, 1 column x 4096, two alternating runs
+# (bench/results/matvec-layout-ab-NVIDIA-H200-2026-12-03.json; row groups per resident warp in
+# brackets): Q8_0 1.23x at 131072 rows, 1.24x at 65536, 1.12x at 32768 (2.6), 0.99x at 14336
+# (1.1); Q6_K 1.10, 1.09, 1.08, 1.06x (0.9); Q4_1 1.13, 1.12, 1.11, 1.07x (0.8). Left out:
+# Q5_K 0.97-1.04x, Q5_0 0.96-1.01x, and from a first A/B at 65536 rows
+# (matvec-ab-NVIDIA-H200-2026-12-03-warp-mmvq.json) Q4_0 0.94x, Q5_1 0.93x, Q2_K/Q3_K
+# 0.94-0.95x, IQ and TQ 0.86-0.99x. With 4096 rows (0.3 groups per warp) the warp kernel loses
+# (Q6_K 0.87x, Q4_1 0.70x at 4096 x 14336): a warp's row share is 4x a CTA's, so most warps
+# idle; hence MMVQ_WARPS_MIN_BUSY.
+MMVQ_WARPS = frozenset({"Q8_0", "Q6_K", "Q4_1"})
+# The warp kernel needs row groups for at least this fraction of its resident warps.
+MMVQ_WARPS_MIN_BUSY = 0.5
+MMVQ_LAYOUTS = ("auto", "ctas", "warps")  # KernelSet's choice: by shape, or forced (tests, bench)
+
+
+def mmvq_has_warp_kernel(qt: QuantType, ncols: int) -> bool:
+    return ncols == 1 and qt.name in MMVQ_WARPS
+
+
+def mmvq_uses_warps(qt: QuantType, ncols: int, row_groups: int, resident_warps: int, layout: str = "auto") -> bool:
+    """Whether an mmvq of ``row_groups`` groups of R rows runs on the warp kernel: forced by
+    ``layout`` ("warps" where the type has one, "ctas"), else when at least MMVQ_WARPS_MIN_BUSY
+    of the kernel's resident warps get a row group."""
+    if layout not in MMVQ_LAYOUTS:
+        raise ValueError(f"unknown mmvq layout {layout!r}; expected one of {', '.join(MMVQ_LAYOUTS)}")
+    if layout == "ctas" or not mmvq_has_warp_kernel(qt, ncols):
+        return False
+    return layout == "warps" or row_groups >= MMVQ_WARPS_MIN_BUSY * resident_warps
+
+
 def dmmv_kernel_name(qt: QuantType, ncols: int, nchunks: int) -> str:
     """The dmmv wrapper for ``ncols`` columns of rows of ``nchunks`` 32-element chunks: the
     x-in-registers one for one column of one-tile rows of a DMMV_X_IN_REGISTERS type."""
@@ -94,8 +126,9 @@ def block_shape(qt: QuantType) -> tuple[int, int]:
 
 
 def kernel_name(kind: str, type_name: str, ncols: int = 0) -> str:
-    """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_dmmv_F16_n1``, ``ql_dmmvr_Q4_K_n1`` (x in
-    registers, dmmv_kernel_name), ``ql_f16_Q6_K``, ``ql_rows_Q6_K``."""
+    """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_mmvqw_Q8_0_n1`` (independent warps,
+    mmvq_uses_warps), ``ql_dmmv_F16_n1``, ``ql_dmmvr_Q4_K_n1`` (x in registers, dmmv_kernel_name),
+    ``ql_f16_Q6_K``, ``ql_rows_Q6_K``."""
     if kind in ("f16", "rows"):
         return f"ql_{kind}_{type_name}"
     return f"ql_{kind}_{type_name}_n{ncols}"
@@ -123,6 +156,13 @@ def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
             f"float* out, int accumulate) {{ ql_mmvq<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, xq, xds, "
             "out, accumulate); }"
         )
+        if mmvq_has_warp_kernel(qt, n):
+            lines.append(
+                f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("mmvqw", type_name, 1)}('
+                "const u8* w, long long row_stride, int rows, int nchunks, const int4* xq, const float2* xds, "
+                f"float* out, int accumulate) {{ ql_mmvq_warps_1col<{type_name}, {r}>(w, row_stride, rows, nchunks, "
+                "xq, xds, out, accumulate); }"
+            )
     return lines
 
 

@@ -35,11 +35,6 @@ QL_TABLE_CONST u32 kvalues_fp4[4];       // 16 int8 (doubled E2M1), byte n = kva
 QL_TABLE_CONST u32 kvalues_iq4nl_dot[4];
 QL_TABLE_CONST u32 kvalues_fp4_dot[4];
 
-// Entry n (0..15) of a 16-entry int8 table held as 4 u32, sign-extended.
-QL_DEV int ql_kv16_value(const u32* kv, u32 n) {
-  return (int)(i8)(u8)(kv[n >> 2] >> (8 * (n & 3u)));  // byte n & 3 of word n / 4
-}
-
 // Look up the 8 nibbles of w in a 16-entry int8 table (4 u32), branch-free with byte permutes:
 // lo = entries of the low nibbles of bytes 0..3, hi = entries of their high nibbles, one
 // int8 per byte. __byte_perm uses 3 bits of a selector nibble; bit 3 picks the upper table half.

@@ -22,8 +22,6 @@ QL_DEV int ql_q3k_scale(const u8* s, int k) {
     return (lo | (hi << 4)) - 32;
 }
 
-QL_DEV int ql_ones_dot(int q) { return dp4a(0x01010101, q, 0); }  // sum of the 4 int8 of q
-
 struct Q2_K {
     static constexpr int QK = 256, BYTES = 84;  // scales[16] @0 | qs[64] @16 | d f16 @80 | dmin f16 @82
     static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
