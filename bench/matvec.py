@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     import cupy
 
     from engine.kernels.api import KernelSet
-    from engine.kernels.sources import family_available
+    from engine.kernels.sources import MMVQ_LAYOUTS, family_available
     from engine.quant.table import QUANT_TABLE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default="", help="subset, e.g. 65536x4096 (default: all three)")
     parser.add_argument("--ncols", default="1,8")
     parser.add_argument("--paths", default="mmvq,dmmv,mmvq-soft", help="subset of mmvq,dmmv,mmvq-soft")
-    parser.add_argument("--mmvq-layout", default="auto", choices=("auto", "ctas", "warps"),
+    parser.add_argument("--mmvq-layout", default="auto", choices=MMVQ_LAYOUTS,
                         help="1-column mmvq kernel: by shape (auto) or forced (engine/kernels/sources.py)")
     parser.add_argument("--chain", type=int, default=0,
                         help="time N back-to-back launches in one CUDA graph, per launch (0: one launch after a spin)")

@@ -21,8 +21,8 @@ from engine.kernels.launch import Launcher
 from engine.kernels.sources import (
     FAMILIES_WITH_TABLES,
     MAX_COLUMNS,
-    MMVQ_LAYOUTS,
     ModuleSpec,
+    checked_mmvq_layout,
     dmmv_kernel_name,
     kernel_name,
     mmvq_has_warp_kernel,
@@ -43,13 +43,14 @@ class KernelSet:
                  rows_per_block: int = 0, mmvq_layout: str = "auto"):
         self.device_id = device_id
         self.rows_override = rows_per_block  # 0 = the per-type default (bench tuning knob)
-        if mmvq_layout not in MMVQ_LAYOUTS:
-            raise ValueError(f"unknown mmvq layout {mmvq_layout!r}; expected one of {', '.join(MMVQ_LAYOUTS)}")
-        self.mmvq_layout = mmvq_layout  # "auto": by shape (sources.mmvq_uses_warps); "ctas"/"warps": tests, bench
+        # "auto": by shape (sources.mmvq_uses_warps); "ctas" / "warps": forced (tests, bench)
+        self.mmvq_layout = checked_mmvq_layout(mmvq_layout)
         self.target = CompileTarget(arch, soft_dp4a)
         self.cache_dir = cache_dir
         self._modules: dict[ModuleSpec, Any] = {}  # this object's own cache of loaded modules
         self._resident: dict[str, int] = {}  # kernel name -> CTAs of it resident on the whole device
+        # (type, ncols, rows) -> the mmvq kernel, grid and name for that shape (_mmvq_kernel)
+        self._mmvq_choice: dict[tuple[str, int, int], tuple[Any, tuple[int], str]] = {}
         self.launch = Launcher(arch)  # programmatic dependent launch on sm_90+ (engine.kernels.launch)
 
     @classmethod
@@ -194,8 +195,16 @@ class KernelSet:
         return self._mmvq_kernel(kernel_type(w.type_name, w.name), ncols, w.rows)[2]
 
     def _mmvq_kernel(self, qt: Any, ncols: int, rows: int) -> tuple[Any, tuple[int], str]:
-        """The mmvq kernel for ``rows`` output rows, its grid and name: the independent-warp one
-        (a CTA holds THREADS // 32 warps' row groups) where sources.mmvq_uses_warps says so."""
+        """The mmvq kernel for ``rows`` output rows, its grid and name (chosen once per shape)."""
+        key = (qt.name, ncols, rows)
+        choice = self._mmvq_choice.get(key)
+        if choice is None:
+            choice = self._mmvq_choice[key] = self._choose_mmvq_kernel(qt, ncols, rows)
+        return choice
+
+    def _choose_mmvq_kernel(self, qt: Any, ncols: int, rows: int) -> tuple[Any, tuple[int], str]:
+        """The independent-warp kernel (a CTA holds THREADS // 32 warps' row groups) where
+        sources.mmvq_uses_warps says so, else the CTA kernel."""
         row_groups = -(-rows // rows_per_block(ncols, qt, self.rows_override))
         if mmvq_has_warp_kernel(qt, ncols) and self.mmvq_layout != "ctas":
             name = kernel_name("mmvqw", qt.name, 1)

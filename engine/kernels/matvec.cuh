@@ -332,29 +332,6 @@ QL_DEV void ql_load_x32(const float4* __restrict__ xp, float (&xv)[32]) {
     }
 }
 
-// dmmv, one thread's chunk of a tile, 1 column, x in registers: one ql_dot_f32 per row where
-// T has a whole-chunk dot_f32 (scales decoded once per chunk, min terms through sum(x)), else
-// four dequant groups of 8 per row.
-template <class T, int R>
-__device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
-                                                   const float (&xv)[32], float (&acc)[1][R]) {
-    if constexpr (QlDotF32<T>::HAS) {
-#pragma unroll
-        for (int r = 0; r < R; ++r) acc[0][r] += ql_dot_f32<T>(tables, tile[r] + blk * T::BYTES, c, xv);  // row r's block
-    } else {
-#pragma unroll
-        for (int g = 0; g < 4; ++g) {
-#pragma unroll
-            for (int r = 0; r < R; ++r) {
-                float wv[8];  // elements 32c + 8g .. +8 of row r's block
-                ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
-#pragma unroll
-                for (int e = 0; e < 8; ++e) acc[0][r] = fmaf(wv[e], xv[8 * g + e], acc[0][r]);
-            }
-        }
-    }
-}
-
 // Where a thread's chunk starts every 64 bytes (the float pseudo-blocks), group g of all lanes
 // falls in the same few banks: 4- to 16-way conflicts. Lane pairs then start at group
 // (lane / 2) % 4 instead, so a quarter warp's 16-byte loads cover all 32 banks (F16, BF16; F32
@@ -362,26 +339,20 @@ __device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[
 template <class T>
 struct QlRotateGroups { static constexpr bool YES = QlTile<T>::CHUNKS_PER_BLOCK == 1 && T::BYTES % 64 == 0; };
 
-// dmmv, several columns (or a type without dot_f32): four dequant groups of 8 per row, each
-// reused for every column.
-template <class T, int NCOLS, int R>
-__device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
-                                                     const float4* __restrict__ x, long long chunk, int nchunks,
-                                                     float (&acc)[NCOLS][R]) {
+// dmmv, four dequant groups of 8 per row, each reused for every column; load_x(col, g, xv)
+// fills xv with x[col][32*chunk + 8g .. +8] (from memory, or from registers).
+template <class T, int NCOLS, int R, class LoadX>
+__device__ __forceinline__ void ql_dmmv_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
+                                               LoadX load_x, float (&acc)[NCOLS][R]) {
 #pragma unroll
     for (int step = 0; step < 4; ++step) {
         const int g = QlRotateGroups<T>::YES ? (step + (threadIdx.x >> 1)) & 3 : step;  // the group of 8 elements
         float xv[NCOLS][8];  // x[col][32*chunk + 8g .. +8], reused for all R rows
 #pragma unroll
-        for (int col = 0; col < NCOLS; ++col) {
-            const float4* xp = x + (col * nchunks + chunk) * 8 + 2 * g;
-            const float4 a = xp[0], b = xp[1];
-            xv[col][0] = a.x, xv[col][1] = a.y, xv[col][2] = a.z, xv[col][3] = a.w;
-            xv[col][4] = b.x, xv[col][5] = b.y, xv[col][6] = b.z, xv[col][7] = b.w;
-        }
+        for (int col = 0; col < NCOLS; ++col) load_x(col, g, xv[col]);
 #pragma unroll
         for (int r = 0; r < R; ++r) {
-            float wv[8];
+            float wv[8];  // elements 32c + 8g .. +8 of row r's block
             ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
 #pragma unroll
             for (int col = 0; col < NCOLS; ++col) {
@@ -390,6 +361,38 @@ __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile
             }
         }
     }
+}
+
+// dmmv, one thread's chunk of a tile, 1 column, x in registers: one ql_dot_f32 per row where
+// T has a whole-chunk dot_f32 (scales decoded once per chunk, min terms through sum(x)), else
+// the four dequant groups.
+template <class T, int R>
+__device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
+                                                   const float (&xv)[32], float (&acc)[1][R]) {
+    if constexpr (QlDotF32<T>::HAS) {
+#pragma unroll
+        for (int r = 0; r < R; ++r) acc[0][r] += ql_dot_f32<T>(tables, tile[r] + blk * T::BYTES, c, xv);  // row r's block
+    } else {
+        auto from_registers = [&](int, int g, float (&group)[8]) {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) group[e] = xv[8 * g + e];
+        };
+        ql_dmmv_groups<T, 1, R>(tables, tile, blk, c, from_registers, acc);
+    }
+}
+
+// dmmv, several columns (or a type without dot_f32): the four dequant groups, x from memory.
+template <class T, int NCOLS, int R>
+__device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
+                                                     const float4* __restrict__ x, long long chunk, int nchunks,
+                                                     float (&acc)[NCOLS][R]) {
+    auto from_memory = [&](int col, int g, float (&group)[8]) {
+        const float4* xp = x + (col * nchunks + chunk) * 8 + 2 * g;
+        const float4 a = xp[0], b = xp[1];
+        group[0] = a.x, group[1] = a.y, group[2] = a.z, group[3] = a.w;
+        group[4] = b.x, group[5] = b.y, group[6] = b.z, group[7] = b.w;
+    };
+    ql_dmmv_groups<T, NCOLS, R>(tables, tile, blk, c, from_memory, acc);
 }
 
 // X_IN_REGS (1 column): the thread's 32 floats of x stay in registers until its chunk changes,

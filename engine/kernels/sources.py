@@ -97,6 +97,12 @@ MMVQ_WARPS_MIN_BUSY = 0.5
 MMVQ_LAYOUTS = ("auto", "ctas", "warps")  # KernelSet's choice: by shape, or forced (tests, bench)
 
 
+def checked_mmvq_layout(layout: str) -> str:
+    if layout not in MMVQ_LAYOUTS:
+        raise ValueError(f"unknown mmvq layout {layout!r}; expected one of {', '.join(MMVQ_LAYOUTS)}")
+    return layout
+
+
 def mmvq_has_warp_kernel(qt: QuantType, ncols: int) -> bool:
     return ncols == 1 and qt.name in MMVQ_WARPS
 
@@ -105,9 +111,7 @@ def mmvq_uses_warps(qt: QuantType, ncols: int, row_groups: int, resident_warps: 
     """Whether an mmvq of ``row_groups`` groups of R rows runs on the warp kernel: forced by
     ``layout`` ("warps" where the type has one, "ctas"), else when at least MMVQ_WARPS_MIN_BUSY
     of the kernel's resident warps get a row group."""
-    if layout not in MMVQ_LAYOUTS:
-        raise ValueError(f"unknown mmvq layout {layout!r}; expected one of {', '.join(MMVQ_LAYOUTS)}")
-    if layout == "ctas" or not mmvq_has_warp_kernel(qt, ncols):
+    if checked_mmvq_layout(layout) == "ctas" or not mmvq_has_warp_kernel(qt, ncols):
         return False
     return layout == "warps" or row_groups >= MMVQ_WARPS_MIN_BUSY * resident_warps
 
