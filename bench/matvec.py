@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--types", default="", help="comma-separated subset (default: every type with kernels)")
     parser.add_argument("--reps", type=int, default=20)
-    parser.add_argument("--rows", type=int, default=0, help="rows per CTA for every kernel (0: per-type default)")
+    parser.add_argument("--rows", type=int, default=0, help="rows per CTA for every kernel, capped by the tile budget (0: per-type default)")
     parser.add_argument("--shapes", default="", help="subset, e.g. 65536x4096 (default: all three)")
     parser.add_argument("--ncols", default="1,8")
     parser.add_argument("--paths", default="mmvq,dmmv,mmvq-soft", help="subset of mmvq,dmmv,mmvq-soft")

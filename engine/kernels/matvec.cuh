@@ -40,18 +40,42 @@ struct QlTile {
     static constexpr int CHUNKS_PER_BLOCK = T::QK / 32;
     static constexpr int BLOCKS = QL_THREADS / CHUNKS_PER_BLOCK;  // multiple of 16: tiles stay 16-B aligned
     static constexpr int BYTES = BLOCKS * T::BYTES;
+    static constexpr int COPIES_PER_THREAD = ((BYTES + 15) / 16 + QL_THREADS - 1) / QL_THREADS;  // 16-byte words, at most
     static_assert(BLOCKS % 16 == 0, "a tile must hold a multiple of 16 blocks");
 };
 
-// One 16-byte word global -> shared. sm_80+: cp.async (no registers; complete after
-// ql_async_commit + ql_async_wait); older archs: a streamed load and a store.
-__device__ __forceinline__ void ql_copy16_async(uint4* dst, const uint4* src) {
+// Where one thread's staged words go: the same place as a generic pointer (plain copies before
+// sm_80) and as a shared-window address (cp.async), computed once per tile, not per copy.
+struct QlSharedDst {
+    u8* generic;
+    u32 shared;
+    QL_DEV QlSharedDst(u8* p) : generic(p), shared((u32)__cvta_generic_to_shared(p)) {}
+    QL_DEV QlSharedDst(u8* p, u32 s) : generic(p), shared(s) {}
+    QL_DEV QlSharedDst operator+(int bytes) const { return QlSharedDst(generic + bytes, shared + bytes); }
+};
+
+// One 16-byte word global -> shared: src + OFF to dst + DST_OFF + OFF (byte offsets, compile-
+// time: immediates of the instruction, not a 64-bit add per copy). sm_80+: cp.async (no
+// registers; complete after ql_async_commit + ql_async_wait); older archs: a streamed load and
+// a store.
+template <int OFF>
+__device__ __forceinline__ void ql_copy16_async(QlSharedDst dst, const u8* src) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    const u32 dst_shared = (u32)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst_shared), "l"(src));
+    asm volatile("cp.async.cg.shared.global [%0+%2], [%1+%2], 16;\n" ::"r"(dst.shared), "l"(src), "n"(OFF));
 #else
-    *dst = __ldcs(src);  // streamed once
+    *(uint4*)(dst.generic + OFF) = __ldcs((const uint4*)(src + OFF));  // streamed once
 #endif
+}
+
+// Copies of one row: words k + STRIDE j (J <= j < COPIES, k + STRIDE j < n16) from src to dst,
+// both already at word k (k: this thread's index among the STRIDE copying threads). A fixed
+// count, predicated (no loop per row); j is a template argument for the immediates.
+template <int COPIES, int STRIDE, int J = 0>
+__device__ __forceinline__ void ql_copy_row_words(QlSharedDst dst, const u8* src, int k, int n16) {
+    if constexpr (J < COPIES) {
+        if (k + STRIDE * J < n16) ql_copy16_async<16 * STRIDE * J>(dst, src);
+        ql_copy_row_words<COPIES, STRIDE, J + 1>(dst, src, k, n16);
+    }
 }
 
 // Closes this thread's group of ql_copy16_async copies (the unit ql_async_wait counts).
@@ -68,12 +92,12 @@ template <class T, int R>
 __device__ __forceinline__ void ql_stage_tile(u8 (*tile)[QlTile<T>::BYTES], const u8* __restrict__ w,
                                               long long row_stride, int row0, int rows, int block0, int nblocks) {
     const int n16 = (nblocks * T::BYTES + 15) >> 4;  // 16-byte words; the row padding keeps the last in bounds
+    const u8* first = w + (long long)block0 * T::BYTES + 16 * threadIdx.x;  // this thread's first word, row 0
+    const QlSharedDst dst(tile[0] + 16 * threadIdx.x);                        // its place in row 0's tile
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-        const int row = min(row0 + r, rows - 1);
-        const uint4* src = (const uint4*)(w + row * row_stride + (long long)block0 * T::BYTES);
-        uint4* dst = (uint4*)tile[r];
-        for (int i = threadIdx.x; i < n16; i += QL_THREADS) ql_copy16_async(dst + i, src + i);
+        const u8* src = first + (unsigned long long)(u32)min(row0 + r, rows - 1) * (unsigned long long)row_stride;
+        ql_copy_row_words<QlTile<T>::COPIES_PER_THREAD, QL_THREADS>(dst + r * QlTile<T>::BYTES, src, threadIdx.x, n16);
     }
     ql_async_commit();
 }
@@ -213,6 +237,7 @@ struct QlWarpTile {
     // stage bytes: the tile may start mid 16-byte word (copies are whole words), + 16 spare
     // bytes (load_u32s_a2 may read 2 bytes past a block)
     static constexpr int STAGE_BYTES = (BYTES + 15 + 15) / 16 * 16 + 16;
+    static constexpr int COPIES_PER_LANE = ((BYTES + 15 + 15) / 16 + 31) / 32;  // 16-byte words per lane, at most
     static_assert(32 % CHUNKS_PER_BLOCK == 0, "a warp tile holds whole blocks");
 };
 
@@ -235,11 +260,12 @@ __device__ __forceinline__ void ql_mmvq_warps_1col(const u8* __restrict__ w, lon
         const int block0 = tile * WT::BLOCKS, nb = min(WT::BLOCKS, nblocks - block0);
         const int start = block0 * T::BYTES, first16 = start & ~15;
         const int n16 = ((start & 15) + nb * T::BYTES + 15) >> 4;
+        const u8* first = w + first16 + 16 * lane;                    // this lane's first word, row 0
+        const QlSharedDst dst(stages[warp][buffer][0] + 16 * lane);  // its place in row 0's stage
 #pragma unroll
         for (int r = 0; r < R; ++r) {
-            const uint4* src = (const uint4*)(w + min(row0 + r, rows - 1) * row_stride + first16);
-            uint4* dst = (uint4*)stages[warp][buffer][r];
-            for (int i = lane; i < n16; i += 32) ql_copy16_async(dst + i, src + i);
+            const u8* src = first + (unsigned long long)(u32)min(row0 + r, rows - 1) * (unsigned long long)row_stride;
+            ql_copy_row_words<WT::COPIES_PER_LANE, 32>(dst + r * WT::STAGE_BYTES, src, lane, n16);
         }
         ql_async_commit();
     };

@@ -59,13 +59,12 @@ SMEM_BUDGET = 18432
 def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
     """Output rows per CTA (R in matvec.cuh): many for 1 column (amortises the CTA, the
     activation loads and the reduction; more bytes in flight), fewer as columns add registers,
-    capped so R tiles fit SMEM_BUDGET."""
-    if override:
-        return override
+    capped so R tiles fit SMEM_BUDGET. ``override`` (a tuning knob) replaces the choice by
+    columns; the cap still applies, so a forced R compiles for every family."""
     qk, nbytes = block_shape(qt)
     tile_bytes = (QL_THREADS // (qk // 32)) * nbytes
-    by_columns = {1: 8, 2: 4}.get(ncols, 2)
-    return max(1, min(by_columns, SMEM_BUDGET // tile_bytes))
+    wanted = override or {1: 8, 2: 4}.get(ncols, 2)
+    return max(1, min(wanted, SMEM_BUDGET // tile_bytes))
 
 
 # Types whose 1-column dmmv keeps x in registers across items when a row is one tile
