@@ -54,10 +54,9 @@ struct QlSharedDst {
     QL_DEV QlSharedDst operator+(int bytes) const { return QlSharedDst(generic + bytes, shared + bytes); }
 };
 
-// One 16-byte word global -> shared: src + OFF to dst + DST_OFF + OFF (byte offsets, compile-
-// time: immediates of the instruction, not a 64-bit add per copy). sm_80+: cp.async (no
-// registers; complete after ql_async_commit + ql_async_wait); older archs: a streamed load and
-// a store.
+// One 16-byte word global -> shared: src + OFF to dst + OFF (OFF in bytes, compile-time: an
+// immediate of the instruction, not a 64-bit add per copy). sm_80+: cp.async (no registers;
+// complete after ql_async_commit + ql_async_wait); older archs: a streamed load and a store.
 template <int OFF>
 __device__ __forceinline__ void ql_copy16_async(QlSharedDst dst, const u8* src) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -78,6 +77,18 @@ __device__ __forceinline__ void ql_copy_row_words(QlSharedDst dst, const u8* src
     }
 }
 
+// Copies of R rows (rows past the end re-read the last row): row r's words from first + (row0 +
+// r) * row_stride to dst + r * DST_ROW_BYTES, both already at this thread's word k of row 0.
+template <int R, int COPIES, int STRIDE, int DST_ROW_BYTES>
+__device__ __forceinline__ void ql_copy_rows(QlSharedDst dst, const u8* first, long long row_stride, int row0,
+                                             int rows, int k, int n16) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        const u8* src = first + (unsigned long long)(u32)min(row0 + r, rows - 1) * (unsigned long long)row_stride;
+        ql_copy_row_words<COPIES, STRIDE>(dst + r * DST_ROW_BYTES, src, k, n16);
+    }
+}
+
 // Closes this thread's group of ql_copy16_async copies (the unit ql_async_wait counts).
 __device__ __forceinline__ void ql_async_commit() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -94,11 +105,8 @@ __device__ __forceinline__ void ql_stage_tile(u8 (*tile)[QlTile<T>::BYTES], cons
     const int n16 = (nblocks * T::BYTES + 15) >> 4;  // 16-byte words; the row padding keeps the last in bounds
     const u8* first = w + (long long)block0 * T::BYTES + 16 * threadIdx.x;  // this thread's first word, row 0
     const QlSharedDst dst(tile[0] + 16 * threadIdx.x);                        // its place in row 0's tile
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-        const u8* src = first + (unsigned long long)(u32)min(row0 + r, rows - 1) * (unsigned long long)row_stride;
-        ql_copy_row_words<QlTile<T>::COPIES_PER_THREAD, QL_THREADS>(dst + r * QlTile<T>::BYTES, src, threadIdx.x, n16);
-    }
+    ql_copy_rows<R, QlTile<T>::COPIES_PER_THREAD, QL_THREADS, QlTile<T>::BYTES>(dst, first, row_stride, row0, rows,
+                                                                              threadIdx.x, n16);
     ql_async_commit();
 }
 
@@ -262,11 +270,7 @@ __device__ __forceinline__ void ql_mmvq_warps_1col(const u8* __restrict__ w, lon
         const int n16 = ((start & 15) + nb * T::BYTES + 15) >> 4;
         const u8* first = w + first16 + 16 * lane;                    // this lane's first word, row 0
         const QlSharedDst dst(stages[warp][buffer][0] + 16 * lane);  // its place in row 0's stage
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-            const u8* src = first + (unsigned long long)(u32)min(row0 + r, rows - 1) * (unsigned long long)row_stride;
-            ql_copy_row_words<WT::COPIES_PER_LANE, 32>(dst + r * WT::STAGE_BYTES, src, lane, n16);
-        }
+        ql_copy_rows<R, WT::COPIES_PER_LANE, 32, WT::STAGE_BYTES>(dst, first, row_stride, row0, rows, lane, n16);
         ql_async_commit();
     };
     float acc[R] = {};
