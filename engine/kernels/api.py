@@ -21,11 +21,13 @@ from engine.kernels.launch import Launcher
 from engine.kernels.sources import (
     FAMILIES_WITH_TABLES,
     MAX_COLUMNS,
+    MMVQ_LONG_ROWS_R,
     ModuleSpec,
     checked_mmvq_layout,
     dmmv_kernel_name,
     kernel_name,
     mmvq_has_warp_kernel,
+    mmvq_uses_long_rows,
     mmvq_uses_warps,
     rows_per_block,
 )
@@ -49,8 +51,8 @@ class KernelSet:
         self.cache_dir = cache_dir
         self._modules: dict[ModuleSpec, Any] = {}  # this object's own cache of loaded modules
         self._resident: dict[str, int] = {}  # kernel name -> CTAs of it resident on the whole device
-        # (type, ncols, rows) -> the mmvq kernel, grid and name for that shape (_mmvq_kernel)
-        self._mmvq_choice: dict[tuple[str, int, int], tuple[Any, tuple[int], str]] = {}
+        # (type, ncols, rows, nchunks) -> the mmvq kernel, grid and name for that shape (_mmvq_kernel)
+        self._mmvq_choice: dict[tuple[str, int, int, int], tuple[Any, tuple[int], str]] = {}
         self.launch = Launcher(arch)  # programmatic dependent launch on sm_90+ (engine.kernels.launch)
 
     @classmethod
@@ -149,7 +151,7 @@ class KernelSet:
         if qt.is_float or nchunks * 32 != w.row_len or xds.shape != (ncols, nchunks, 2):
             raise ValueError(f"tensor {w.name or '?'} ({w.type_name}): q8_1 activations do not fit this weight")
         out = _checked_out(w, ncols, out, accumulate)
-        kernel, grid, _ = self._mmvq_kernel(qt, ncols, w.rows)
+        kernel, grid, _ = self._mmvq_kernel(qt, ncols, w.rows, nchunks)
         with cupy.cuda.Device(self.device_id):
             self.launch(kernel, grid, (THREADS,), (w.data, np.int64(w.row_stride), np.int32(w.rows), np.int32(nchunks), xq, xds, out,
                                       np.int32(accumulate)))
@@ -192,19 +194,22 @@ class KernelSet:
 
     def mmvq_kernel_name(self, w: QuantWeight, ncols: int) -> str:
         """The mmvq kernel an ``ncols``-column product with ``w`` runs on (bench records, diagnostics)."""
-        return self._mmvq_kernel(kernel_type(w.type_name, w.name), ncols, w.rows)[2]
+        qt = kernel_type(w.type_name, w.name)
+        return self._mmvq_kernel(qt, ncols, w.rows, w.row_len // 32)[2]
 
-    def _mmvq_kernel(self, qt: Any, ncols: int, rows: int) -> tuple[Any, tuple[int], str]:
-        """The mmvq kernel for ``rows`` output rows, its grid and name (chosen once per shape)."""
-        key = (qt.name, ncols, rows)
+    def _mmvq_kernel(self, qt: Any, ncols: int, rows: int, nchunks: int) -> tuple[Any, tuple[int], str]:
+        """The mmvq kernel for ``rows`` output rows of ``nchunks`` chunks, its grid and name
+        (chosen once per shape)."""
+        key = (qt.name, ncols, rows, nchunks)
         choice = self._mmvq_choice.get(key)
         if choice is None:
-            choice = self._mmvq_choice[key] = self._choose_mmvq_kernel(qt, ncols, rows)
+            choice = self._mmvq_choice[key] = self._choose_mmvq_kernel(qt, ncols, rows, nchunks)
         return choice
 
-    def _choose_mmvq_kernel(self, qt: Any, ncols: int, rows: int) -> tuple[Any, tuple[int], str]:
+    def _choose_mmvq_kernel(self, qt: Any, ncols: int, rows: int, nchunks: int) -> tuple[Any, tuple[int], str]:
         """The independent-warp kernel (a CTA holds THREADS // 32 warps' row groups) where
-        sources.mmvq_uses_warps says so, else the CTA kernel."""
+        sources.mmvq_uses_warps says so, the CTA kernel of MMVQ_LONG_ROWS_R rows where
+        sources.mmvq_uses_long_rows does, else the CTA kernel."""
         row_groups = -(-rows // rows_per_block(ncols, qt, self.rows_override))
         if mmvq_has_warp_kernel(qt, ncols) and self.mmvq_layout != "ctas":
             name = kernel_name("mmvqw", qt.name, 1)
@@ -212,6 +217,10 @@ class KernelSet:
             resident_warps = self._resident_ctas(kernel, name) * (THREADS // 32)
             if mmvq_uses_warps(qt, ncols, row_groups, resident_warps, self.mmvq_layout):
                 return kernel, self._grid(kernel, name, -(-row_groups // (THREADS // 32))), name
+        if mmvq_uses_long_rows(qt, ncols, rows, nchunks, self._sm_count(), self.rows_override):
+            name = kernel_name("mmvql", qt.name, 1)
+            kernel = self._function(qt.family, "mmvq", name)
+            return kernel, self._grid(kernel, name, -(-rows // MMVQ_LONG_ROWS_R)), name
         name = kernel_name("mmvq", qt.name, ncols)
         kernel = self._function(qt.family, "mmvq", name)
         return kernel, self._grid(kernel, name, row_groups), name
@@ -219,6 +228,11 @@ class KernelSet:
     def _grid(self, kernel: Any, name: str, row_groups: int) -> tuple[int]:
         """Persistent mat-vec grid: at most as many CTAs as fit on the device at once."""
         return (max(1, min(row_groups, self._resident_ctas(kernel, name))),)
+
+    def _sm_count(self) -> int:
+        import cupy
+
+        return int(cupy.cuda.runtime.getDeviceProperties(self.device_id)["multiProcessorCount"])
 
     def _resident_ctas(self, kernel: Any, name: str) -> int:
         """CTAs of ``kernel`` that fit on the whole device at once (threads, registers, shared memory)."""

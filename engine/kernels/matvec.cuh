@@ -369,6 +369,23 @@ QL_DEV void ql_load_x32(const float4* __restrict__ xp, float (&xv)[32]) {
 template <class T>
 struct QlRotateGroups { static constexpr bool YES = QlTile<T>::CHUNKS_PER_BLOCK == 1 && T::BYTES % 64 == 0; };
 
+// dmmv, one group of 8 elements (group g of chunk c of block blk) of each of the R rows,
+// dequantized once and dotted with every column's xv (x[col][the same 8 elements]).
+template <class T, int NCOLS, int R>
+__device__ __forceinline__ void ql_dmmv_group_rows(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
+                                                   int g, const float (&xv)[NCOLS][8], float (&acc)[NCOLS][R]) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        float wv[8];  // elements 32c + 8g .. +8 of row r's block
+        ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
+#pragma unroll
+        for (int col = 0; col < NCOLS; ++col) {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) acc[col][r] = fmaf(wv[e], xv[col][e], acc[col][r]);
+        }
+    }
+}
+
 // dmmv, four dequant groups of 8 per row, each reused for every column; load_x(col, g, xv)
 // fills xv with x[col][32*chunk + 8g .. +8] (from memory, or from registers).
 template <class T, int NCOLS, int R, class LoadX>
@@ -380,15 +397,36 @@ __device__ __forceinline__ void ql_dmmv_groups(const u8* tables, u8 (*tile)[QlTi
         float xv[NCOLS][8];  // x[col][32*chunk + 8g .. +8], reused for all R rows
 #pragma unroll
         for (int col = 0; col < NCOLS; ++col) load_x(col, g, xv[col]);
+        ql_dmmv_group_rows<T, NCOLS, R>(tables, tile, blk, c, g, xv, acc);
+    }
+}
+
+// x[col][8 elements] at xp (two 16-byte loads) into group.
+QL_DEV void ql_load_x8(const float4* __restrict__ xp, float (&group)[8]) {
+    const float4 a = xp[0], b = xp[1];
+    group[0] = a.x, group[1] = a.y, group[2] = a.z, group[3] = a.w;
+    group[4] = b.x, group[5] = b.y, group[6] = b.z, group[7] = b.w;
+}
+
+// dmmv with x from memory, the tile's groups of 8 dealt out across the CTA: thread t takes
+// groups t + QL_THREADS j (j = 0..3) of the tile, group G being element group G % 4 of chunk
+// G / 4. A warp's x loads for one j are then 32 consecutive 32-byte runs (coalesced: 1 KB, 8 L1
+// wavefronts per column) instead of 32 runs 128 bytes apart (32 wavefronts); each thread still
+// dequantizes four groups per row. tile_chunks: the tile's chunks (nb blocks), chunk0 its first.
+template <class T, int NCOLS, int R>
+__device__ __forceinline__ void ql_dmmv_spread_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES],
+                                                      int tile_chunks, const float4* __restrict__ x,
+                                                      long long chunk0, int nchunks, float (&acc)[NCOLS][R]) {
 #pragma unroll
-        for (int r = 0; r < R; ++r) {
-            float wv[8];  // elements 32c + 8g .. +8 of row r's block
-            ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
+    for (int j = 0; j < 4; ++j) {
+        const int group = threadIdx.x + QL_THREADS * j;  // of the tile's 4 * QL_THREADS groups
+        const int k = group >> 2, g = group & 3;         // chunk within the tile, group within the chunk
+        if (k < tile_chunks) {
+            const int blk = k / QlTile<T>::CHUNKS_PER_BLOCK, c = k % QlTile<T>::CHUNKS_PER_BLOCK;
+            float xv[NCOLS][8];  // x[col][32 (chunk0 + k) + 8g .. +8], reused for all R rows
 #pragma unroll
-            for (int col = 0; col < NCOLS; ++col) {
-#pragma unroll
-                for (int e = 0; e < 8; ++e) acc[col][r] = fmaf(wv[e], xv[col][e], acc[col][r]);
-            }
+            for (int col = 0; col < NCOLS; ++col) ql_load_x8(x + (col * nchunks + chunk0 + k) * 8 + 2 * g, xv[col]);
+            ql_dmmv_group_rows<T, NCOLS, R>(tables, tile, blk, c, g, xv, acc);
         }
     }
 }
@@ -411,17 +449,13 @@ __device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[
     }
 }
 
-// dmmv, several columns (or a type without dot_f32): the four dequant groups, x from memory.
+// dmmv, one column of a type without dot_f32 (not spread): the four dequant groups of the
+// thread's chunk, x from memory.
 template <class T, int NCOLS, int R>
 __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
                                                      const float4* __restrict__ x, long long chunk, int nchunks,
                                                      float (&acc)[NCOLS][R]) {
-    auto from_memory = [&](int col, int g, float (&group)[8]) {
-        const float4* xp = x + (col * nchunks + chunk) * 8 + 2 * g;
-        const float4 a = xp[0], b = xp[1];
-        group[0] = a.x, group[1] = a.y, group[2] = a.z, group[3] = a.w;
-        group[4] = b.x, group[5] = b.y, group[6] = b.z, group[7] = b.w;
-    };
+    auto from_memory = [&](int col, int g, float (&group)[8]) { ql_load_x8(x + (col * nchunks + chunk) * 8 + 2 * g, group); };
     ql_dmmv_groups<T, NCOLS, R>(tables, tile, blk, c, from_memory, acc);
 }
 
@@ -429,16 +463,24 @@ __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile
 // which for rows of one tile (<= QL_THREADS chunks, the launcher's condition) means once per
 // kernel instead of once per row group. Declared per type (engine/kernels/sources.py:
 // DMMV_X_IN_REGISTERS) where it measured faster; the 32 live floats cost occupancy elsewhere.
-template <class T, int NCOLS, int R, bool X_IN_REGS = false>
+// SPREAD: the groups of a tile dealt out across the CTA (ql_dmmv_spread_groups): always for
+// several columns, for one column where declared (sources.py: DMMV_SPREAD_1COL).
+template <class T, int NCOLS, int R, bool X_IN_REGS = false, bool SPREAD = (NCOLS > 1)>
 __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
                                         const float4* __restrict__ x, float* __restrict__ out, int accumulate) {
     static_assert(!X_IN_REGS || NCOLS == 1, "x in registers: one column");
+    static_assert(!(X_IN_REGS && SPREAD), "x in registers keeps a chunk per thread");
     typedef QlTile<T> Tile;
     __shared__ __align__(16) u8 tables[QlTableSmem<T>::BYTES];
     ql_stage_tables<T>(tables);
     float x1[X_IN_REGS ? 32 : 1];  // X_IN_REGS: x[0][32*x1_chunk .. +32)
     long long x1_chunk = -1;
     auto body = [&](u8 (*tile)[Tile::BYTES], int block0, int nb, float (&acc)[NCOLS][R]) {
+        if constexpr (SPREAD) {
+            ql_dmmv_spread_groups<T, NCOLS, R>(tables, tile, nb * Tile::CHUNKS_PER_BLOCK, x,
+                                               (long long)block0 * Tile::CHUNKS_PER_BLOCK, nchunks, acc);
+            return;
+        }
         const int k = threadIdx.x;
         if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
         const int blk = k / Tile::CHUNKS_PER_BLOCK, c = k % Tile::CHUNKS_PER_BLOCK;

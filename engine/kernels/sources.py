@@ -59,12 +59,13 @@ SMEM_BUDGET = 18432
 def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
     """Output rows per CTA (R in matvec.cuh): many for 1 column (amortises the CTA, the
     activation loads and the reduction; more bytes in flight), fewer as columns add registers,
-    capped so R tiles fit SMEM_BUDGET. ``override`` (a tuning knob) replaces the choice by
-    columns; the cap still applies, so a forced R compiles for every family."""
+    capped so R tiles fit SMEM_BUDGET and a warp's ncols x R sums fit its 32 lanes (ql_reduce_store).
+    ``override`` (a tuning knob) replaces the choice by columns; the caps still apply, so a forced
+    R compiles for every family and column count."""
     qk, nbytes = block_shape(qt)
     tile_bytes = (QL_THREADS // (qk // 32)) * nbytes
     wanted = override or {1: 8, 2: 4}.get(ncols, 2)
-    return max(1, min(wanted, SMEM_BUDGET // tile_bytes))
+    return max(1, min(wanted, SMEM_BUDGET // tile_bytes, 32 // ncols))
 
 
 # Types whose 1-column dmmv keeps x in registers across items when a row is one tile
@@ -77,6 +78,17 @@ def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
 DMMV_X_IN_REGISTERS = frozenset(
     {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ2_XXS", "IQ3_XXS"}
 )
+
+
+# Types whose plain 1-column dmmv deals a tile's groups of 8 out across the CTA
+# (ql_dmmv_spread_groups: coalesced x loads), as every dmmv of several columns does; the others
+# keep a chunk per thread. Measured on an H100 against the chunk-per-thread kernel, 1 column,
+# best of two alternating runs (bench/results/matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-06-dmmv-spread.json),
+# 4096 x 14336 / 65536 x 4096 (x-in-registers types run that one with their own kernel): F32
+# 1.32 / 0.99x, Q6_K 1.23x, Q8_0 1.21x, TQ1_0 1.10 / 1.02x, IQ3_XXS 1.08 / 1.00x, IQ3_S 1.07 /
+# 1.00x, Q2_K 1.04 / 1.00x, Q5_0 1.03x. Left out: IQ4_NL, IQ4_XS, MXFP4 0.71-0.84x, IQ1_M
+# 0.81-0.87x, IQ2 0.89-0.97x at 65536 x 4096, F16/BF16 0.89x at 4096 x 14336, the rest 0.97-1.01x.
+DMMV_SPREAD_1COL = frozenset({"F32", "Q2_K", "Q5_0", "Q6_K", "Q8_0", "TQ1_0", "IQ3_XXS", "IQ3_S"})
 
 
 # Types whose 1-column mmvq runs on independent warps (ql_mmvq_warps_1col) unless the matrix is
@@ -94,6 +106,36 @@ MMVQ_WARPS = frozenset({"Q8_0", "Q6_K", "Q4_1"})
 # The warp kernel needs row groups for at least this fraction of its resident warps.
 MMVQ_WARPS_MIN_BUSY = 0.5
 MMVQ_LAYOUTS = ("auto", "ctas", "warps")  # KernelSet's choice: by shape, or forced (tests, bench)
+
+
+# One-column mmvq of a matrix with few, long rows (the feed-forward down projection, 4096 x
+# 14336) runs with MMVQ_LONG_ROWS_R rows per CTA (``ql_mmvql_<T>_n1``) instead of the default:
+# at R = 8 such a matrix has fewer row groups than the device holds CTAs, each CTA walks 8 rows
+# of several tiles, and too few warps are resident to hide the latency of the decode steps.
+# Chain-timed on an H100, R = 4 against the default (bench/results/rows-sweep-NVIDIA-H100-80GB-HBM3-2026-12-06.json):
+# 4096 x 14336: IQ2_XXS 1.29x, Q6_K 1.12x, IQ4_XS 1.09x, Q4_K 1.07x, MXFP4 1.05x, Q4_0 0.99x,
+# Q5_K 0.99x. With rows of one tile it loses (4096 x 4096: IQ2_XXS 0.81x, Q4_0 0.92x,
+# MXFP4 0.91x), and tall matrices keep the default (28672 x 4096: IQ2_XXS 0.89x).
+MMVQ_LONG_ROWS_R = 4
+MMVQ_LONG_ROWS_MIN_TILES = 2  # rows of at least this many tiles of QL_THREADS chunks
+MMVQ_LONG_ROWS_MAX_GROUPS_PER_SM = 8  # and at most this many default row groups per SM
+
+
+def mmvq_has_long_rows_kernel(qt: QuantType, ncols: int, override: int = 0) -> bool:
+    """Whether the mmvq module has ql_mmvql_<T>_n1: one column, default R above MMVQ_LONG_ROWS_R,
+    and no forced R (a bench knob that applies to every kernel)."""
+    return ncols == 1 and not override and rows_per_block(1, qt) > MMVQ_LONG_ROWS_R
+
+
+def mmvq_uses_long_rows(qt: QuantType, ncols: int, rows: int, nchunks: int, n_sm: int, override: int = 0) -> bool:
+    """Whether a CTA-layout mmvq of ``rows`` rows of ``nchunks`` chunks runs on the long-rows
+    kernel: rows of at least MMVQ_LONG_ROWS_MIN_TILES tiles and at most
+    MMVQ_LONG_ROWS_MAX_GROUPS_PER_SM default row groups per SM."""
+    if not mmvq_has_long_rows_kernel(qt, ncols, override):
+        return False
+    tiles = -(-nchunks // QL_THREADS)
+    groups = -(-rows // rows_per_block(ncols, qt))
+    return tiles >= MMVQ_LONG_ROWS_MIN_TILES and groups <= MMVQ_LONG_ROWS_MAX_GROUPS_PER_SM * n_sm
 
 
 def checked_mmvq_layout(layout: str) -> str:
@@ -130,7 +172,7 @@ def block_shape(qt: QuantType) -> tuple[int, int]:
 
 def kernel_name(kind: str, type_name: str, ncols: int = 0) -> str:
     """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_mmvqw_Q8_0_n1`` (independent warps,
-    mmvq_uses_warps), ``ql_dmmv_F16_n1``, ``ql_dmmvr_Q4_K_n1`` (x in registers, dmmv_kernel_name),
+    mmvq_uses_warps), ``ql_mmvql_Q4_0_n1`` (few long rows, mmvq_uses_long_rows), ``ql_dmmv_F16_n1``, ``ql_dmmvr_Q4_K_n1`` (x in registers, dmmv_kernel_name),
     ``ql_f16_Q6_K``, ``ql_rows_Q6_K``."""
     if kind in ("f16", "rows"):
         return f"ql_{kind}_{type_name}"
@@ -159,6 +201,13 @@ def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
             f"float* out, int accumulate) {{ ql_mmvq<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, xq, xds, "
             "out, accumulate); }"
         )
+        if mmvq_has_long_rows_kernel(qt, n, rows):
+            lines.append(
+                f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("mmvql", type_name, 1)}('
+                "const u8* w, long long row_stride, int rows, int nchunks, const int4* xq, const float2* xds, "
+                f"float* out, int accumulate) {{ ql_mmvq<{type_name}, 1, {MMVQ_LONG_ROWS_R}>(w, row_stride, rows, "
+                "nchunks, xq, xds, out, accumulate); }"
+            )
         if mmvq_has_warp_kernel(qt, n):
             lines.append(
                 f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("mmvqw", type_name, 1)}('
@@ -173,10 +222,11 @@ def _dmmv_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
     lines, type_name, with_f16 = [], qt.name, not qt.is_float
     for n in columns:
         r = rows_per_block(n, qt, rows)
+        spread = "true" if n > 1 or type_name in DMMV_SPREAD_1COL else "false"
         lines.append(
             f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("dmmv", type_name, n)}('
             "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out, int accumulate) "
-            f"{{ ql_dmmv<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, x, out, accumulate); }}"
+            f"{{ ql_dmmv<{type_name}, {n}, {r}, false, {spread}>(w, row_stride, rows, nchunks, x, out, accumulate); }}"
         )
         if n == 1 and type_name in DMMV_X_IN_REGISTERS:
             lines.append(

@@ -20,9 +20,14 @@
 #define QL_TABLE_CONST
 #endif
 
-QL_TABLE_GLOBAL u64 iq2xxs_grid[256];   // byte j = grid value j of entry i, values {8, 25, 43}
-QL_TABLE_GLOBAL u64 iq2xs_grid[512];    // same packing
-QL_TABLE_GLOBAL u64 iq2s_grid[1024];    // same packing
+// IQ2 grids as permute selectors: nibble 2j = code of value j, nibble 2j+1 = code of value
+// 4+j (j < 4), code 0, 1, 2 for the grid values iq2_values bytes 0, 1, 2 ({8, 25, 43});
+// tables.py: pack_iq2_selectors. Half the bytes of ggml's u64 grids, and a selector with a
+// sign in bit 2 of each nibble permutes iq2_values straight into signed int8 weights.
+QL_TABLE_GLOBAL u32 iq2xxs_sel[256];
+QL_TABLE_GLOBAL u32 iq2xs_sel[512];
+QL_TABLE_GLOBAL u32 iq2s_sel[1024];
+QL_TABLE_CONST u32 iq2_values[2];        // bytes 0..2: the three grid values; word 1: their negations
 QL_TABLE_GLOBAL u32 iq3xxs_grid[256];   // byte j = grid value j, values 4..62
 QL_TABLE_GLOBAL u32 iq3s_grid[512];     // byte j = grid value j, odd values 1..15
 QL_TABLE_GLOBAL u32 iq1s_grid_nib[2048]; // nibble k (bits 4k..4k+3) = g[k] + 1 in {0, 1, 2}, k < 8

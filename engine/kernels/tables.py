@@ -5,7 +5,8 @@ retyped). :func:`device_table_arrays` gives the exact bytes each ``tables.cuh`` 
 hold (pure NumPy: the host harness uses it too); :func:`upload_tables` copies them into a
 ``cupy.RawModule`` through ``get_global(name)``. One table has a layout of our own:
 ``iq1s_grid_nib`` (nibble k = IQ1 grid value k + 1), which lets ``__byte_perm`` turn a grid
-entry into exact int8 weights.
+entry into exact int8 weights, and the IQ2 selector grids ``iq2*_sel`` (a 2-bit code per grid
+value, one u32 per entry instead of ggml's u64) with their three values ``iq2_values``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from engine.quant.grids import lookup_tables
 # tables.cuh global -> (dtype, element count) as declared there
 DEVICE_TABLES = MappingProxyType(
     {
-        "iq2xxs_grid": (np.uint64, 256),
-        "iq2xs_grid": (np.uint64, 512),
-        "iq2s_grid": (np.uint64, 1024),
+        "iq2xxs_sel": (np.uint32, 256),
+        "iq2xs_sel": (np.uint32, 512),
+        "iq2s_sel": (np.uint32, 1024),
+        "iq2_values": (np.uint32, 2),
         "iq3xxs_grid": (np.uint32, 256),
         "iq3s_grid": (np.uint32, 512),
         "iq1s_grid_nib": (np.uint32, 2048),
@@ -43,6 +45,38 @@ def pack_iq1s_nibbles(grid: np.ndarray) -> np.ndarray:
     shifted = (grid.astype(np.int32) + 1).astype(np.uint32)  # (2048, 8) in {0, 1, 2}
     shifts = (4 * np.arange(8, dtype=np.uint32))[None, :]  # (1, 8): nibble position of value k
     return np.bitwise_or.reduce(shifted << shifts, axis=1).astype(np.uint32)  # (2048,)
+
+
+# Nibble n of an IQ2 selector word holds grid value IQ2_NIBBLE_VALUE[n] of its entry: values
+# 0..3 in the even nibbles, 4..7 in the odd ones, so that a carry-free multiply can put sign
+# bit j next to value j (types_iq.cuh: iq2_sign_nibbles).
+IQ2_NIBBLE_VALUE = (0, 4, 1, 5, 2, 6, 3, 7)
+
+
+def iq2_grid_values(grid: np.ndarray) -> np.ndarray:
+    """The distinct values of an IQ2 grid (u64 entries, byte j = value j): exactly three."""
+    values = np.unique(grid.astype("<u8").view(np.uint8))  # sorted distinct bytes
+    if values.size != 3 or values.min() < 1 or values.max() > 127:
+        raise ValueError(f"IQ2 grid values {values.tolist()}: expected three values in 1..127")
+    return values  # (3,) uint8
+
+
+def pack_iq2_selectors(grid: np.ndarray) -> np.ndarray:
+    """u64 IQ2 grid (byte j = value j) -> u32 selectors: nibble n = index in iq2_grid_values of
+    value IQ2_NIBBLE_VALUE[n] (0, 1 or 2; bit 2 stays free for the sign)."""
+    values = grid.astype("<u8").view(np.uint8).reshape(-1, 8)  # (entries, 8) value j of entry i
+    codes = np.searchsorted(iq2_grid_values(grid), values).astype(np.uint32)  # (entries, 8) in {0, 1, 2}
+    shifts = (4 * np.arange(8, dtype=np.uint32))[None, :]  # (1, 8): bit position of nibble n
+    return np.bitwise_or.reduce(codes[:, list(IQ2_NIBBLE_VALUE)] << shifts, axis=1).astype(np.uint32)  # (entries,)
+
+
+def iq2_value_words(grid: np.ndarray) -> np.ndarray:
+    """The permute pool of the IQ2 selectors: word 0 = the three values (bytes 0..2), word 1 =
+    their negations, so selector nibble code + 4 * sign picks the signed int8 weight."""
+    values = iq2_grid_values(grid).astype(np.int8)  # (3,)
+    pool = np.zeros(8, dtype=np.int8)  # (8,) bytes of the two words
+    pool[0:3], pool[4:7] = values, -values
+    return pool.view("<u4").astype(np.uint32)  # (2,)
 
 
 def _sign_fill(values: np.ndarray) -> np.ndarray:
@@ -77,10 +111,14 @@ def _as_words(values: np.ndarray) -> np.ndarray:
 def device_table_arrays() -> dict[str, np.ndarray]:
     """Each tables.cuh global's content, C-contiguous, in the dtype and length declared there."""
     tables = lookup_tables()
+    iq2_grids = (tables.iq2xxs_grid, tables.iq2xs_grid, tables.iq2s_grid)
+    if len({iq2_grid_values(grid).tobytes() for grid in iq2_grids}) != 1:
+        raise ValueError("the IQ2 grids do not share one set of three values (iq2_values is shared)")
     arrays = {
-        "iq2xxs_grid": tables.iq2xxs_grid,
-        "iq2xs_grid": tables.iq2xs_grid,
-        "iq2s_grid": tables.iq2s_grid,
+        "iq2xxs_sel": pack_iq2_selectors(tables.iq2xxs_grid),
+        "iq2xs_sel": pack_iq2_selectors(tables.iq2xs_grid),
+        "iq2s_sel": pack_iq2_selectors(tables.iq2s_grid),
+        "iq2_values": iq2_value_words(tables.iq2xxs_grid),
         "iq3xxs_grid": tables.iq3xxs_grid,
         "iq3s_grid": tables.iq3s_grid,
         "iq1s_grid_nib": pack_iq1s_nibbles(tables.iq1s_grid),

@@ -3,7 +3,7 @@
 //
 // Every type: dequant(blk, g, out) writes elements [8g, 8g+8) of one block; vec_dot(blk, c,
 // q, d, s) is the dot of elements [32c, 32c+32) with one q8_1 block (q[i] = int8 elements
-// 4i..4i+3, d its scale). vec_dot decodes grid entries / kvalues to packed int8, applies
+// 4i..4i+3, or the order of the type's order_q; d its scale). vec_dot decodes grid entries / kvalues to packed int8, applies
 // signs with plain 32-bit integer ops (no per-element branches) and accumulates with dp4a;
 // all scales are applied once, in float, at the end. s (the q8_1 sum) is not needed: every
 // offset is folded into exact integer weights.
@@ -63,6 +63,50 @@ QL_DEV void iq_dequant8(u32 g_lo, u32 g_hi, u32 signs8, float dl, float out[8]) 
   }
 }
 
+// IQ2 grids are permute selectors (tables.cuh: iq2*_sel): nibble n holds the code (0..2) of
+// value IQ2_VALUE[n] of the group, and the signs go into bit 2 of the nibbles, so one permute
+// of iq2_values gives 4 signed int8 weights: no sign masks, no second dot for them. The
+// weights come out in the order IQ2_VALUE, which iq2_order_q gives the activations too.
+constexpr int IQ2_VALUE[8] = {0, 4, 1, 5, 2, 6, 3, 7};  // value of nibble n (tables.py: IQ2_NIBBLE_VALUE)
+
+// Sign bits of a group at bit 2 of their values' nibbles: a carry-free multiply (partial
+// products 7 bits apart) moves bit m of lo4 (bits 0..3) to 8m + 2 (nibble 2m) and bit 4 + m of
+// hi (bits 4..7 used; bits 8, 9 fall outside the mask) to 8m + 6 (nibble 2m + 1).
+QL_DEV u32 iq2_sign_nibbles(u32 lo4, u32 hi) {
+  return ((lo4 * 0x00810204u) & 0x04040404u) | ((hi * 0x00810204u) & 0x40404040u);
+}
+QL_DEV u32 iq2_sign_nibbles8(u32 signs8) { return iq2_sign_nibbles(signs8 & 0x0Fu, signs8 & 0xF0u); }
+// 7 stored sign bits s7, bit 7 being their parity (iq_ksigns; popcount bits 8, 9 are ignored).
+QL_DEV u32 iq2_ksign_nibbles(u32 s7) { return iq2_sign_nibbles(s7 & 0x0Fu, (s7 & 0x70u) | ((u32)__popc(s7) << 7)); }
+
+// Dot of one group (selector sel, signs from iq2_sign_nibbles*) with q[0], q[1] in the order
+// of iq2_order_q (values 0, 4, 1, 5 / 2, 6, 3, 7), added to sum.
+QL_DEV int iq2_dot8(u32 sel, u32 sign_nibbles, const int* q, int sum) {
+  const u32 s = sel | sign_nibbles;                                   // nibble n: code + 4 * sign of value IQ2_VALUE[n]
+  sum = dp4a((int)ql_prmt(iq2_values[0], iq2_values[1], s), q[0], sum);        // values 0, 4, 1, 5
+  return dp4a((int)ql_prmt(iq2_values[0], iq2_values[1], s >> 16), q[1], sum);  // values 2, 6, 3, 7
+}
+
+// q8_1 words of a chunk in the order of the IQ2 weights: per group l, out[2l] = elements
+// (0, 4, 1, 5) and out[2l+1] = (2, 6, 3, 7) of the group's 8.
+QL_DEV void iq2_order_q(const int* q, int* out) {
+  for (int l = 0; l < 4; ++l) {
+    out[2 * l] = (int)ql_prmt((u32)q[2 * l], (u32)q[2 * l + 1], 0x5140u);      // elements 8l + 0, 4, 1, 5
+    out[2 * l + 1] = (int)ql_prmt((u32)q[2 * l], (u32)q[2 * l + 1], 0x7362u);  // elements 8l + 2, 6, 3, 7
+  }
+}
+
+// Dequantize one group: the unsigned values through the selector, then as iq_dequant8.
+QL_DEV void iq2_dequant8(u32 sel, u32 signs8, float dl, float out[8]) {
+  float values[8];  // values[n] = grid value IQ2_VALUE[n]
+  ql_bytes_to_f32x4(ql_prmt(iq2_values[0], 0u, sel), 0.0f, values);            // nibbles 0..3
+  ql_bytes_to_f32x4(ql_prmt(iq2_values[0], 0u, sel >> 16), 0.0f, values + 4);  // nibbles 4..7
+  for (int n = 0; n < 8; ++n) {
+    const int j = IQ2_VALUE[n];
+    out[j] = ql_bits_to_f32(ql_f32_to_bits(dl * values[n]) ^ (((signs8 >> j) & 1u) << 31));  // sign bit j
+  }
+}
+
 // IQ1 weights as exact int8: w = 8 * (g + delta) with g in {-1, 0, 1}, delta = +-1/8. The grid
 // word holds g + 1 as nibble k; nibbles + 4 select the negative-delta table in ql_prmt.
 constexpr u32 IQ1_W_POS = 0x000901F9u;  // bytes -7, 1, 9 (8g + 1)
@@ -91,7 +135,6 @@ QL_DEV void iq_kv16_dequant8(const u8* qs, int h, const u32* kv, float dl, float
 QL_DEV float iq_d(const u8* blk) { return f16_to_f32(load_u16(blk)); }  // f16 super-scale @0
 
 // Entry i of a grid table at tab (global or the CTA's shared-memory copy; 8-/4-byte aligned).
-QL_DEV u64 iq_grid64(const u8* tab, u32 i) { return ((const u64*)tab)[i]; }  // tab: (n,) u64
 QL_DEV u32 iq_grid32(const u8* tab, u32 i) { return ((const u32*)tab)[i]; }  // tab: (n,) u32
 
 // The grid types implement dequant_t / vec_dot_t once, on a table pointer (the CTA's staged
@@ -116,9 +159,8 @@ struct IQ2_XXS : IqGlobalTable<IQ2_XXS> {
     const u8* sub = blk + 2 + 8 * (g >> 2);  // (8,) bytes of sub-block g / 4
     const int l = g & 3;                     // group within the sub-block
     const u32 aux = load_u32_a2(sub + 4);
-    const u64 grid = iq_grid64(tab, sub[l]);
     const float dl = iq_d(blk) * (0.5f + (float)(aux >> 28)) * 0.25f;
-    iq_dequant8((u32)grid, (u32)(grid >> 32), iq_ksigns((aux >> (7 * l)) & 127u), dl, out);
+    iq2_dequant8(iq_grid32(tab, sub[l]), iq_ksigns((aux >> (7 * l)) & 127u), dl, out);
   }
   static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
                                 const int* __restrict__ q, float d, float s) {
@@ -126,47 +168,43 @@ struct IQ2_XXS : IqGlobalTable<IQ2_XXS> {
     const u8* sub = blk + 2 + 8 * c;        // (8,) bytes of sub-block c
     const u32 indices = load_u32_a2(sub);   // byte l = grid index of group l
     const u32 aux = load_u32_a2(sub + 4);
-    IqSignedSum sum;
+    int sum = 0;
     for (int l = 0; l < 4; ++l) {
-      const u64 grid = iq_grid64(tab, (indices >> (8 * l)) & 255u);
-      iq_dot8_ksigns((u32)grid, (u32)(grid >> 32), (aux >> (7 * l)) & 127u, q + 2 * l, sum);
+      sum = iq2_dot8(iq_grid32(tab, (indices >> (8 * l)) & 255u), iq2_ksign_nibbles((aux >> (7 * l)) & 127u), q + 2 * l, sum);
     }
-    return iq_d(blk) * 0.125f * d * (float)(sum.value() * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 4
+    return iq_d(blk) * 0.125f * d * (float)(sum * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 4
   }
-  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xxs_grid);  // staged per CTA by the mat-vec kernels
-  static QL_DEV const u8* table_source() { return (const u8*)iq2xxs_grid; }
+  static QL_DEV void order_q(const int* q, int* out) { iq2_order_q(q, out); }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xxs_sel);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq2xxs_sel; }
 };
 
 struct IQ2_XS : IqGlobalTable<IQ2_XS> {
   // d @0 | u16 per group @2+2g (9-bit grid index, 7 sign bits) | scales u8[8] @66 (nibble per 2 groups)
   static constexpr int QK = 256, BYTES = 74;
-  static QL_DEV void group_dot(const u8* tab, u32 v, const int* q, IqSignedSum& sum) {
-    const u64 grid = iq_grid64(tab, v & 511u);
-    iq_dot8_ksigns((u32)grid, (u32)(grid >> 32), (v >> 9) & 127u, q, sum);
+  static QL_DEV int group_dot(const u8* tab, u32 v, const int* q, int sum) {
+    return iq2_dot8(iq_grid32(tab, v & 511u), iq2_ksign_nibbles((v >> 9) & 127u), q, sum);
   }
   static QL_DEV void dequant_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int g, float out[8]) {
     const u32 v = load_u16(blk + 2 + 2 * g);                      // u16 of group g
     const u32 ls = (blk[66 + (g >> 2)] >> (4 * ((g >> 1) & 1))) & 15u;  // nibble of groups 2h, 2h+1
-    const u64 grid = iq_grid64(tab, v & 511u);
     const float dl = iq_d(blk) * (0.5f + (float)ls) * 0.25f;
-    iq_dequant8((u32)grid, (u32)(grid >> 32), iq_ksigns((v >> 9) & 127u), dl, out);
+    iq2_dequant8(iq_grid32(tab, v & 511u), iq_ksigns((v >> 9) & 127u), dl, out);
   }
   static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
                                 const int* __restrict__ q, float d, float s) {
     (void)s;
     const u32 w01 = load_u32_a2(blk + 2 + 8 * c);  // u16 of groups 0, 1
     const u32 w23 = load_u32_a2(blk + 6 + 8 * c);  // u16 of groups 2, 3
-    IqSignedSum sum01, sum23;
-    group_dot(tab, w01 & 0xFFFFu, q, sum01);
-    group_dot(tab, w01 >> 16, q + 2, sum01);
-    group_dot(tab, w23 & 0xFFFFu, q + 4, sum23);
-    group_dot(tab, w23 >> 16, q + 6, sum23);
+    const int sum01 = group_dot(tab, w01 >> 16, q + 2, group_dot(tab, w01 & 0xFFFFu, q, 0));
+    const int sum23 = group_dot(tab, w23 >> 16, q + 6, group_dot(tab, w23 & 0xFFFFu, q + 4, 0));
     const u32 scales = blk[66 + c];
-    const int sumi = sum01.value() * (2 * (int)(scales & 15u) + 1) + sum23.value() * (2 * (int)(scales >> 4) + 1);
+    const int sumi = sum01 * (2 * (int)(scales & 15u) + 1) + sum23 * (2 * (int)(scales >> 4) + 1);
     return iq_d(blk) * 0.125f * d * (float)sumi;
   }
-  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xs_grid);  // staged per CTA by the mat-vec kernels
-  static QL_DEV const u8* table_source() { return (const u8*)iq2xs_grid; }
+  static QL_DEV void order_q(const int* q, int* out) { iq2_order_q(q, out); }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2xs_sel);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq2xs_sel; }
 };
 
 struct IQ2_S : IqGlobalTable<IQ2_S> {
@@ -176,9 +214,8 @@ struct IQ2_S : IqGlobalTable<IQ2_S> {
     const int ib = g >> 2, l = g & 3;
     const u32 index = blk[2 + g] | (((u32)blk[66 + ib] >> (2 * l)) & 3u) << 8;
     const u32 ls = (blk[74 + ib] >> (4 * (l >> 1))) & 15u;
-    const u64 grid = iq_grid64(tab, index);
     const float dl = iq_d(blk) * (0.5f + (float)ls) * 0.25f;
-    iq_dequant8((u32)grid, (u32)(grid >> 32), blk[34 + g], dl, out);
+    iq2_dequant8(iq_grid32(tab, index), blk[34 + g], dl, out);
   }
   static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
                                 const int* __restrict__ q, float d, float s) {
@@ -186,17 +223,18 @@ struct IQ2_S : IqGlobalTable<IQ2_S> {
     const u32 indices = load_u32_a2(blk + 2 + 4 * c);  // byte l: low index bits of group l
     const u32 signs = load_u32_a2(blk + 34 + 4 * c);   // byte l: sign bits of group l
     const u32 qh = blk[66 + c];
-    IqSignedSum sums[2];  // groups 0, 1 / 2, 3 (one scale each)
+    int sums[2] = {0, 0};  // groups 0, 1 / 2, 3 (one scale each)
     for (int l = 0; l < 4; ++l) {
-      const u64 grid = iq_grid64(tab, ((indices >> (8 * l)) & 255u) | ((qh << (8 - 2 * l)) & 0x300u));
-      iq_dot8((u32)grid, (u32)(grid >> 32), signs >> (8 * l), q + 2 * l, sums[l >> 1]);
+      const u32 index = ((indices >> (8 * l)) & 255u) | ((qh << (8 - 2 * l)) & 0x300u);
+      sums[l >> 1] = iq2_dot8(iq_grid32(tab, index), iq2_sign_nibbles8(signs >> (8 * l)), q + 2 * l, sums[l >> 1]);
     }
     const u32 scales = blk[74 + c];
-    const int sumi = sums[0].value() * (2 * (int)(scales & 15u) + 1) + sums[1].value() * (2 * (int)(scales >> 4) + 1);
+    const int sumi = sums[0] * (2 * (int)(scales & 15u) + 1) + sums[1] * (2 * (int)(scales >> 4) + 1);
     return iq_d(blk) * 0.125f * d * (float)sumi;
   }
-  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2s_grid);  // staged per CTA by the mat-vec kernels
-  static QL_DEV const u8* table_source() { return (const u8*)iq2s_grid; }
+  static QL_DEV void order_q(const int* q, int* out) { iq2_order_q(q, out); }
+  static constexpr int SMEM_TABLE_BYTES = sizeof(iq2s_sel);  // staged per CTA by the mat-vec kernels
+  static QL_DEV const u8* table_source() { return (const u8*)iq2s_sel; }
 };
 
 // ---- IQ3 -------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from engine.quant.blocks import random_blocks
 from engine.quant.table import QUANT_TABLE
 
 STAGED_TABLE = {  # type -> tables.cuh global its mat-vec kernels stage in shared memory
-    "IQ2_XXS": "iq2xxs_grid",
-    "IQ2_XS": "iq2xs_grid",
-    "IQ2_S": "iq2s_grid",
+    "IQ2_XXS": "iq2xxs_sel",
+    "IQ2_XS": "iq2xs_sel",
+    "IQ2_S": "iq2s_sel",
     "IQ3_XXS": "iq3xxs_grid",
     "IQ3_S": "iq3s_grid",
     "IQ1_S": "iq1s_grid_nib",

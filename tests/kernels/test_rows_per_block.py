@@ -20,6 +20,7 @@ def test_rows_fit_the_tile_budget(type_name, override, ncols):
     rows = rows_per_block(ncols, QUANT_TABLE[type_name], override)
     assert rows >= 1
     assert rows == 1 or rows * tile_bytes(type_name) <= SMEM_BUDGET
+    assert rows * ncols <= 32  # one warp reduces every (column, row) sum (ql_reduce_store)
 
 
 def test_a_forced_r_is_kept_where_it_fits_and_capped_where_not():
@@ -27,6 +28,7 @@ def test_a_forced_r_is_kept_where_it_fits_and_capped_where_not():
     assert rows_per_block(8, QUANT_TABLE["Q4_0"], 4) == 4  # the override replaces the choice by columns
     assert rows_per_block(1, QUANT_TABLE["Q8_0"], 8) == SMEM_BUDGET // tile_bytes("Q8_0")  # 4352 B tiles: 4
     assert rows_per_block(1, QUANT_TABLE["F32"], 4) == 1  # 16 KB tiles: one row
+    assert rows_per_block(8, QUANT_TABLE["MXFP4"], 6) == 4  # 8 columns x 6 rows would be 48 sums
 
 
 def test_default_choice_by_columns():

@@ -44,9 +44,6 @@ def _gguf_grid(quant_class: type, rows: int, cols: int) -> np.ndarray:
 @pytest.mark.parametrize(
     "name, quant_class, rows, cols",
     [
-        ("iq2xxs_grid", quants.IQ2_XXS, 256, 8),
-        ("iq2xs_grid", quants.IQ2_XS, 512, 8),
-        ("iq2s_grid", quants.IQ2_S, 1024, 8),
         ("iq3xxs_grid", quants.IQ3_XXS, 256, 4),
         ("iq3s_grid", quants.IQ3_S, 512, 4),
     ],
@@ -56,6 +53,22 @@ def test_grid_bytes_are_gguf_grid_values(name, quant_class, rows, cols):
     as_bytes = packed.astype(packed.dtype.newbyteorder("<")).view(np.uint8).reshape(rows, cols)  # byte j = value j
     np.testing.assert_array_equal(as_bytes, _gguf_grid(quant_class, rows, cols).astype(np.uint8))
     assert as_bytes.min() >= 1 and as_bytes.max() <= 127  # the sign trick in types_iq.cuh needs 1..127
+
+
+@pytest.mark.parametrize(
+    "name, quant_class, rows",
+    [("iq2xxs_sel", quants.IQ2_XXS, 256), ("iq2xs_sel", quants.IQ2_XS, 512), ("iq2s_sel", quants.IQ2_S, 1024)],
+)
+def test_iq2_selectors_permute_iq2_values_into_the_gguf_grid(name, quant_class, rows):
+    arrays = tables.device_table_arrays()
+    selectors = arrays[name]  # (rows,) u32
+    pool = arrays["iq2_values"].astype("<u4").view(np.int8)  # (8,) bytes 0..2 values, 4..6 negated
+    nibbles = (selectors[:, None] >> (4 * np.arange(8, dtype=np.uint32))[None, :]) & 15  # (rows, 8) nibble n
+    assert nibbles.max() <= 2  # bit 2 (the sign) and bit 3 (sign replicate) stay clear
+    grid = _gguf_grid(quant_class, rows, 8)  # (rows, 8) value j of entry i
+    value_of_nibble = [0, 4, 1, 5, 2, 6, 3, 7]  # nibble n holds value IQ2_VALUE[n] (types_iq.cuh)
+    np.testing.assert_array_equal(pool[nibbles], grid[:, value_of_nibble].astype(np.int8))
+    np.testing.assert_array_equal(pool[nibbles + 4], -grid[:, value_of_nibble].astype(np.int8))  # sign bit set
 
 
 def test_iq1s_nibble_grid_holds_grid_plus_one():
@@ -100,8 +113,8 @@ def test_upload_copies_every_table_with_its_full_size():
 
 def test_upload_refuses_a_size_mismatch_and_a_missing_global():
     sizes = {name: array.nbytes for name, array in tables.device_table_arrays().items()}
-    with pytest.raises(tables.TableUploadError, match="iq2s_grid"):
-        tables.upload_tables(_Module({**sizes, "iq2s_grid": 16}))
+    with pytest.raises(tables.TableUploadError, match="iq2s_sel"):
+        tables.upload_tables(_Module({**sizes, "iq2s_sel": 16}))
     del sizes["kvalues_fp4"]
     with pytest.raises(tables.TableUploadError, match="kvalues_fp4"):
         tables.upload_tables(_Module(sizes))
