@@ -455,7 +455,9 @@ template <class T, int NCOLS, int R>
 __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
                                                      const float4* __restrict__ x, long long chunk, int nchunks,
                                                      float (&acc)[NCOLS][R]) {
-    auto from_memory = [&](int col, int g, float (&group)[8]) { ql_load_x8(x + (col * nchunks + chunk) * 8 + 2 * g, group); };
+    auto from_memory = [&](int col, int g, float (&group)[8]) {
+        ql_load_x8(x + (col * nchunks + chunk) * 8 + 2 * g, group);  // x[col][32 chunk + 8g .. +8]
+    };
     ql_dmmv_groups<T, NCOLS, R>(tables, tile, blk, c, from_memory, acc);
 }
 

@@ -3,10 +3,10 @@
 //
 // Every type: dequant(blk, g, out) writes elements [8g, 8g+8) of one block; vec_dot(blk, c,
 // q, d, s) is the dot of elements [32c, 32c+32) with one q8_1 block (q[i] = int8 elements
-// 4i..4i+3, or the order of the type's order_q; d its scale). vec_dot decodes grid entries / kvalues to packed int8, applies
-// signs with plain 32-bit integer ops (no per-element branches) and accumulates with dp4a;
-// all scales are applied once, in float, at the end. s (the q8_1 sum) is not needed: every
-// offset is folded into exact integer weights.
+// 4i..4i+3, or in the order of the type's order_q; d its scale). vec_dot decodes grid entries /
+// kvalues to packed int8, applies signs with plain 32-bit integer ops (no per-element branches)
+// and accumulates with dp4a; all scales are applied once, in float, at the end. s (the q8_1
+// sum) is not needed: every offset is folded into exact integer weights.
 #pragma once
 #include "common.cuh"
 #include "tables.cuh"
@@ -134,7 +134,7 @@ QL_DEV void iq_kv16_dequant8(const u8* qs, int h, const u32* kv, float dl, float
 
 QL_DEV float iq_d(const u8* blk) { return f16_to_f32(load_u16(blk)); }  // f16 super-scale @0
 
-// Entry i of a grid table at tab (global or the CTA's shared-memory copy; 8-/4-byte aligned).
+// Entry i of a grid table at tab (global or the CTA's shared-memory copy; 4-byte aligned).
 QL_DEV u32 iq_grid32(const u8* tab, u32 i) { return ((const u32*)tab)[i]; }  // tab: (n,) u32
 
 // The grid types implement dequant_t / vec_dot_t once, on a table pointer (the CTA's staged
@@ -170,7 +170,8 @@ struct IQ2_XXS : IqGlobalTable<IQ2_XXS> {
     const u32 aux = load_u32_a2(sub + 4);
     int sum = 0;
     for (int l = 0; l < 4; ++l) {
-      sum = iq2_dot8(iq_grid32(tab, (indices >> (8 * l)) & 255u), iq2_ksign_nibbles((aux >> (7 * l)) & 127u), q + 2 * l, sum);
+      const u32 sel = iq_grid32(tab, (indices >> (8 * l)) & 255u);
+      sum = iq2_dot8(sel, iq2_ksign_nibbles((aux >> (7 * l)) & 127u), q + 2 * l, sum);
     }
     return iq_d(blk) * 0.125f * d * (float)(sum * (2 * (int)(aux >> 28) + 1));  // (0.5 + ls) / 4
   }
