@@ -3,8 +3,7 @@ that has it (native and software dp4a), and the launcher's shape-based choice of
 
 Shapes: one block; odd row counts; rows of several 32-chunk warp tiles plus a partial one (the
 tile then starts mid 16-byte word); rows far beyond the resident warps (every warp walks many
-row groups). Tolerance as in test_matvec_gpu.py, against the same q8_1-rounded activations:
-|y - ref| <= 1e-6 + 2e-5*scale + 1e-5*|ref|, scale = |W| @ |x|; with accumulate, ref += out.
+row groups). Tolerance as in test_matvec_gpu.py (mmvq_gpu_support.run_one_column_mmvq).
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.kernels.reference import accumulation_scale, quantize_q8_1_rows, random_weight
 from engine.kernels.sources import MMVQ_WARPS
 from engine.quant.table import QUANT_TABLE
+from tests.kernels.mmvq_gpu_support import run_one_column_mmvq
 
 pytestmark = pytest.mark.gpu
 TYPES = sorted(MMVQ_WARPS)
@@ -37,23 +36,6 @@ def _shapes(type_name: str) -> list[tuple[int, int]]:
     return [(1, qk), (7, 3 * qk), (37, 4096 + 3 * qk), (1000, 32 * 32 + qk), (40_000, 2 * qk)]
 
 
-def _run(ks, type_name, rows, row_len, rng, accumulate):
-    import cupy
-
-    from engine.kernels.api import upload_weight
-
-    raw, dense = random_weight(type_name, rows, row_len, rng)  # dense: (rows, row_len) float64
-    w = upload_weight(type_name, raw, (rows, row_len), name="test.weight")
-    x = (rng.standard_normal((1, row_len)) * rng.uniform(0.5, 4)).astype(np.float32)  # (1, row_len)
-    base = rng.standard_normal((1, rows)).astype(np.float32) if accumulate else None  # (1, rows)
-    out = cupy.asarray(base) if accumulate else cupy.full((1, rows), np.nan, dtype=cupy.float32)  # poisoned
-    got = cupy.asnumpy(ks.matvec(w, cupy.asarray(x), path="mmvq", out=out, accumulate=accumulate))
-    rounded, _ = quantize_q8_1_rows(x)
-    ref = rounded @ dense.T + (base if accumulate else 0.0)  # (1, rows)
-    tolerance = 1e-6 + 2e-5 * accumulation_scale(dense, x) + 1e-5 * np.abs(ref)
-    return w, np.abs(got.astype(np.float64) - ref) <= tolerance  # NaN counts as bad
-
-
 @pytest.mark.parametrize("accumulate", [False, True])
 @pytest.mark.parametrize("variant", ["warps", "warps-soft"])
 @pytest.mark.parametrize("type_name", TYPES)
@@ -62,7 +44,7 @@ def test_forced_warp_kernel_matches_reference(kernel_sets, type_name, variant, a
     rng = np.random.default_rng(seed)
     ks = kernel_sets[variant]
     for rows, row_len in _shapes(type_name):
-        w, ok = _run(ks, type_name, rows, row_len, rng, accumulate)
+        w, ok = run_one_column_mmvq(ks, type_name, rows, row_len, rng, accumulate)
         assert ks.mmvq_kernel_name(w, 1) == f"ql_mmvqw_{type_name}_n1"
         assert ok.all(), f"{type_name} {variant} {rows}x{row_len} accumulate={accumulate} seed={seed}: " \
                          f"{(~ok).sum()} bad outputs"
@@ -73,8 +55,8 @@ def test_auto_layout_takes_the_warp_kernel_for_tall_matrices_only(kernel_sets, t
     seed = int(np.random.SeedSequence().entropy % 2**32)
     rng = np.random.default_rng(seed)
     ks, qk = kernel_sets["auto"], QUANT_TABLE[type_name].block_elems
-    short, ok_short = _run(ks, type_name, 64, qk, rng, False)  # fewer row groups than resident warps
-    tall, ok_tall = _run(ks, type_name, 200_000, qk, rng, False)  # >= 40000 groups: > 10 per warp on an H200
+    short, ok_short = run_one_column_mmvq(ks, type_name, 64, qk, rng, False)  # fewer row groups than resident warps
+    tall, ok_tall = run_one_column_mmvq(ks, type_name, 200_000, qk, rng, False)  # >= 40000 groups: > 10 per warp on an H200
     assert ks.mmvq_kernel_name(short, 1) == f"ql_mmvq_{type_name}_n1"
     assert ks.mmvq_kernel_name(tall, 1) == f"ql_mmvqw_{type_name}_n1"
     assert ks.mmvq_kernel_name(tall, 2) == f"ql_mmvq_{type_name}_n2"  # several columns: the CTA kernel
