@@ -386,18 +386,17 @@ __device__ __forceinline__ void ql_dmmv_group_rows(const u8* tables, u8 (*tile)[
     }
 }
 
-// dmmv, four dequant groups of 8 per row, each reused for every column; load_x(col, g, xv)
-// fills xv with x[col][32*chunk + 8g .. +8] (from memory, or from registers).
-template <class T, int NCOLS, int R, class LoadX>
+// dmmv, one column, the four dequant groups of 8 of the thread's chunk per row; load_x(g, xv)
+// fills xv with x[0][32*chunk + 8g .. +8] (from memory, or from registers).
+template <class T, int R, class LoadX>
 __device__ __forceinline__ void ql_dmmv_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
-                                               LoadX load_x, float (&acc)[NCOLS][R]) {
+                                               LoadX load_x, float (&acc)[1][R]) {
 #pragma unroll
     for (int step = 0; step < 4; ++step) {
         const int g = QlRotateGroups<T>::YES ? (step + (threadIdx.x >> 1)) & 3 : step;  // the group of 8 elements
-        float xv[NCOLS][8];  // x[col][32*chunk + 8g .. +8], reused for all R rows
-#pragma unroll
-        for (int col = 0; col < NCOLS; ++col) load_x(col, g, xv[col]);
-        ql_dmmv_group_rows<T, NCOLS, R>(tables, tile, blk, c, g, xv, acc);
+        float xv[1][8];  // x[0][32*chunk + 8g .. +8], reused for all R rows
+        load_x(g, xv[0]);
+        ql_dmmv_group_rows<T, 1, R>(tables, tile, blk, c, g, xv, acc);
     }
 }
 
@@ -441,24 +440,21 @@ __device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[
 #pragma unroll
         for (int r = 0; r < R; ++r) acc[0][r] += ql_dot_f32<T>(tables, tile[r] + blk * T::BYTES, c, xv);  // row r's block
     } else {
-        auto from_registers = [&](int, int g, float (&group)[8]) {
+        auto from_registers = [&](int g, float (&group)[8]) {
 #pragma unroll
             for (int e = 0; e < 8; ++e) group[e] = xv[8 * g + e];
         };
-        ql_dmmv_groups<T, 1, R>(tables, tile, blk, c, from_registers, acc);
+        ql_dmmv_groups<T, R>(tables, tile, blk, c, from_registers, acc);
     }
 }
 
 // dmmv, one column of a type without dot_f32 (not spread): the four dequant groups of the
 // thread's chunk, x from memory.
-template <class T, int NCOLS, int R>
+template <class T, int R>
 __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
-                                                     const float4* __restrict__ x, long long chunk, int nchunks,
-                                                     float (&acc)[NCOLS][R]) {
-    auto from_memory = [&](int col, int g, float (&group)[8]) {
-        ql_load_x8(x + (col * nchunks + chunk) * 8 + 2 * g, group);  // x[col][32 chunk + 8g .. +8]
-    };
-    ql_dmmv_groups<T, NCOLS, R>(tables, tile, blk, c, from_memory, acc);
+                                                     const float4* __restrict__ x, long long chunk, float (&acc)[1][R]) {
+    auto from_memory = [&](int g, float (&group)[8]) { ql_load_x8(x + chunk * 8 + 2 * g, group); };  // x[0][32 chunk + 8g ..]
+    ql_dmmv_groups<T, R>(tables, tile, blk, c, from_memory, acc);
 }
 
 // X_IN_REGS (1 column): the thread's 32 floats of x stay in registers until its chunk changes,
@@ -472,6 +468,7 @@ __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_
                                         const float4* __restrict__ x, float* __restrict__ out, int accumulate) {
     static_assert(!X_IN_REGS || NCOLS == 1, "x in registers: one column");
     static_assert(!(X_IN_REGS && SPREAD), "x in registers keeps a chunk per thread");
+    static_assert(SPREAD || NCOLS == 1, "several columns: the spread layout (coalesced x loads)");
     typedef QlTile<T> Tile;
     __shared__ __align__(16) u8 tables[QlTableSmem<T>::BYTES];
     ql_stage_tables<T>(tables);
@@ -481,21 +478,21 @@ __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_
         if constexpr (SPREAD) {
             ql_dmmv_spread_groups<T, NCOLS, R>(tables, tile, nb * Tile::CHUNKS_PER_BLOCK, x,
                                                (long long)block0 * Tile::CHUNKS_PER_BLOCK, nchunks, acc);
-            return;
-        }
-        const int k = threadIdx.x;
-        if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
-        const int blk = k / Tile::CHUNKS_PER_BLOCK, c = k % Tile::CHUNKS_PER_BLOCK;
-        const long long chunk = (long long)block0 * Tile::CHUNKS_PER_BLOCK + k;
-        if constexpr (X_IN_REGS) {
-            if (chunk != x1_chunk) ql_load_x32(x + chunk * 8, x1), x1_chunk = chunk;  // x[0][32*chunk ..]
-            ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, x1, acc);
-        } else if constexpr (NCOLS == 1 && QlDotF32<T>::HAS) {
-            float xv[32];
-            ql_load_x32(x + chunk * 8, xv);  // x[0][32*chunk ..]
-            ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, xv, acc);
-        } else {
-            ql_dmmv_chunk_groups<T, NCOLS, R>(tables, tile, blk, c, x, chunk, nchunks, acc);
+        } else {  // one column, a chunk per thread
+            const int k = threadIdx.x;
+            if (k >= nb * Tile::CHUNKS_PER_BLOCK) return;
+            const int blk = k / Tile::CHUNKS_PER_BLOCK, c = k % Tile::CHUNKS_PER_BLOCK;
+            const long long chunk = (long long)block0 * Tile::CHUNKS_PER_BLOCK + k;
+            if constexpr (X_IN_REGS) {
+                if (chunk != x1_chunk) ql_load_x32(x + chunk * 8, x1), x1_chunk = chunk;  // x[0][32*chunk ..]
+                ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, x1, acc);
+            } else if constexpr (QlDotF32<T>::HAS) {
+                float xv[32];
+                ql_load_x32(x + chunk * 8, xv);  // x[0][32*chunk ..]
+                ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, xv, acc);
+            } else {
+                ql_dmmv_chunk_groups<T, R>(tables, tile, blk, c, x, chunk, acc);
+            }
         }
     };
     ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, accumulate, body);

@@ -172,8 +172,9 @@ def block_shape(qt: QuantType) -> tuple[int, int]:
 
 def kernel_name(kind: str, type_name: str, ncols: int = 0) -> str:
     """Name of a generated wrapper: ``ql_mmvq_Q4_0_n2``, ``ql_mmvqw_Q8_0_n1`` (independent warps,
-    mmvq_uses_warps), ``ql_mmvql_Q4_0_n1`` (few long rows, mmvq_uses_long_rows), ``ql_dmmv_F16_n1``, ``ql_dmmvr_Q4_K_n1`` (x in registers, dmmv_kernel_name),
-    ``ql_f16_Q6_K``, ``ql_rows_Q6_K``."""
+    mmvq_uses_warps), ``ql_mmvql_Q4_0_n1`` (few long rows, mmvq_uses_long_rows),
+    ``ql_dmmv_F16_n1``, ``ql_dmmvr_Q4_K_n1`` (x in registers, dmmv_kernel_name), ``ql_f16_Q6_K``,
+    ``ql_rows_Q6_K``."""
     if kind in ("f16", "rows"):
         return f"ql_{kind}_{type_name}"
     return f"ql_{kind}_{type_name}_n{ncols}"

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.quant.grids import lookup_tables
+from engine.quant.grids import grid_bytes, lookup_tables
 
 # tables.cuh global -> (dtype, element count) as declared there
 DEVICE_TABLES = MappingProxyType(
@@ -40,11 +40,15 @@ class TableUploadError(RuntimeError):
     """A tables.cuh global is missing from a module or has an unexpected size."""
 
 
+def _pack_nibbles(values: np.ndarray) -> np.ndarray:
+    """(entries, 8) values in 0..15 -> u32 (entries,) with nibble k (bits 4k..4k+3) = column k."""
+    shifts = (4 * np.arange(8, dtype=np.uint32))[None, :]  # (1, 8): bit position of nibble k
+    return np.bitwise_or.reduce(values.astype(np.uint32) << shifts, axis=1).astype(np.uint32)  # (entries,)
+
+
 def pack_iq1s_nibbles(grid: np.ndarray) -> np.ndarray:
     """(2048, 8) int8 in {-1, 0, 1} -> u32[2048] with nibble k (bits 4k..4k+3) = grid[:, k] + 1."""
-    shifted = (grid.astype(np.int32) + 1).astype(np.uint32)  # (2048, 8) in {0, 1, 2}
-    shifts = (4 * np.arange(8, dtype=np.uint32))[None, :]  # (1, 8): nibble position of value k
-    return np.bitwise_or.reduce(shifted << shifts, axis=1).astype(np.uint32)  # (2048,)
+    return _pack_nibbles(grid.astype(np.int32) + 1)  # (2048,), nibbles in {0, 1, 2}
 
 
 # Nibble n of an IQ2 selector word holds grid value IQ2_NIBBLE_VALUE[n] of its entry: values
@@ -55,7 +59,7 @@ IQ2_NIBBLE_VALUE = (0, 4, 1, 5, 2, 6, 3, 7)
 
 def iq2_grid_values(grid: np.ndarray) -> np.ndarray:
     """The distinct values of an IQ2 grid (u64 entries, byte j = value j): exactly three."""
-    values = np.unique(grid.astype("<u8").view(np.uint8))  # sorted distinct bytes
+    values = np.unique(grid_bytes(grid, 8))  # sorted distinct bytes
     if values.size != 3 or values.min() < 1 or values.max() > 127:
         raise ValueError(f"IQ2 grid values {values.tolist()}: expected three values in 1..127")
     return values  # (3,) uint8
@@ -64,10 +68,8 @@ def iq2_grid_values(grid: np.ndarray) -> np.ndarray:
 def pack_iq2_selectors(grid: np.ndarray) -> np.ndarray:
     """u64 IQ2 grid (byte j = value j) -> u32 selectors: nibble n = index in iq2_grid_values of
     value IQ2_NIBBLE_VALUE[n] (0, 1 or 2; bit 2 stays free for the sign)."""
-    values = grid.astype("<u8").view(np.uint8).reshape(-1, 8)  # (entries, 8) value j of entry i
-    codes = np.searchsorted(iq2_grid_values(grid), values).astype(np.uint32)  # (entries, 8) in {0, 1, 2}
-    shifts = (4 * np.arange(8, dtype=np.uint32))[None, :]  # (1, 8): bit position of nibble n
-    return np.bitwise_or.reduce(codes[:, list(IQ2_NIBBLE_VALUE)] << shifts, axis=1).astype(np.uint32)  # (entries,)
+    codes = np.searchsorted(iq2_grid_values(grid), grid_bytes(grid, 8))  # (entries, 8) code of value j, 0..2
+    return _pack_nibbles(codes[:, list(IQ2_NIBBLE_VALUE)])  # (entries,)
 
 
 def iq2_value_words(grid: np.ndarray) -> np.ndarray:
