@@ -21,7 +21,7 @@ from engine.kernels.launch import Launcher
 from engine.kernels.sources import (
     FAMILIES_WITH_TABLES,
     MAX_COLUMNS,
-    MMVQ_LONG_ROWS_R,
+    MMVQ_LONG_ROWS,
     ModuleSpec,
     checked_mmvq_layout,
     dmmv_kernel_name,
@@ -208,7 +208,7 @@ class KernelSet:
 
     def _choose_mmvq_kernel(self, qt: Any, ncols: int, rows: int, nchunks: int) -> tuple[Any, tuple[int], str]:
         """The independent-warp kernel (a CTA holds THREADS // 32 warps' row groups) where
-        sources.mmvq_uses_warps says so, the CTA kernel of MMVQ_LONG_ROWS_R rows where
+        sources.mmvq_uses_warps says so, the CTA kernel of MMVQ_LONG_ROWS[type] rows where
         sources.mmvq_uses_long_rows does, else the CTA kernel."""
         row_groups = -(-rows // rows_per_block(ncols, qt, self.rows_override))
         if mmvq_has_warp_kernel(qt, ncols) and self.mmvq_layout != "ctas":
@@ -220,7 +220,7 @@ class KernelSet:
         if mmvq_uses_long_rows(qt, ncols, rows, nchunks, self._sm_count(), self.rows_override):
             name = kernel_name("mmvql", qt.name, 1)
             kernel = self._function(qt.family, "mmvq", name)
-            return kernel, self._grid(kernel, name, -(-rows // MMVQ_LONG_ROWS_R)), name
+            return kernel, self._grid(kernel, name, -(-rows // MMVQ_LONG_ROWS[qt.name])), name
         name = kernel_name("mmvq", qt.name, ncols)
         kernel = self._function(qt.family, "mmvq", name)
         return kernel, self._grid(kernel, name, row_groups), name

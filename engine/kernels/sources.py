@@ -109,22 +109,27 @@ MMVQ_LAYOUTS = ("auto", "ctas", "warps")  # KernelSet's choice: by shape, or for
 
 
 # One-column mmvq of a matrix with few, long rows (the feed-forward down projection, 4096 x
-# 14336) runs with MMVQ_LONG_ROWS_R rows per CTA (``ql_mmvql_<T>_n1``) instead of the default:
-# at R = 8 such a matrix has fewer row groups than the device holds CTAs, each CTA walks 8 rows
-# of several tiles, and too few warps are resident to hide the latency of the decode steps.
-# Chain-timed on an H100, R = 4 against the default (bench/results/rows-sweep-NVIDIA-H100-80GB-HBM3-2026-12-06.json):
-# 4096 x 14336: IQ2_XXS 1.29x, Q6_K 1.12x, IQ4_XS 1.09x, Q4_K 1.07x, MXFP4 1.05x, Q4_0 0.99x,
-# Q5_K 0.99x. With rows of one tile it loses (4096 x 4096: IQ2_XXS 0.81x, Q4_0 0.92x,
-# MXFP4 0.91x), and tall matrices keep the default (28672 x 4096: IQ2_XXS 0.89x).
-MMVQ_LONG_ROWS_R = 4
+# 14336) runs with fewer rows per CTA (``ql_mmvql_<T>_n1``, R = MMVQ_LONG_ROWS[T]) for the types
+# listed: at the default R = 8 such a matrix has fewer row groups than the device holds CTAs,
+# each CTA walks 8 rows of several tiles, and too few warps are resident to hide the latency.
+# Chain-timed on an H100, 4096 x 14336, against the default
+# (bench/results/rows-sweep-NVIDIA-H100-80GB-HBM3-2026-12-06.json): IQ2_XXS 1.29x with R = 4,
+# 1.49x with R = 3; also Q6_K 1.12x, IQ4_XS 1.09x, Q4_K 1.07x with R = 4, but in 8B decode
+# (graph replay, two alternating runs, decode-ab-NVIDIA-H100-80GB-HBM3-2026-12-06-long-rows.json)
+# R = 4 lost for Q4_K (-1.8 %) and IQ4_XS (-2.2 %) and won for IQ2_XXS (+2.6 %): only IQ2_XXS
+# keeps it, with R = 3 (8B decode graph replay on an H200, two alternating runs: 526-527 t/s
+# against 517-518 with R = 4; decode-ab-NVIDIA-H200-2026-12-06-rope-in-attention-long-rows-iq2xxs.json).
+# With rows of one tile it loses (4096 x 4096: IQ2_XXS 0.81x), and tall matrices keep the
+# default (28672 x 4096: IQ2_XXS 0.89x).
+MMVQ_LONG_ROWS = {"IQ2_XXS": 3}  # type -> rows per CTA of its long-rows kernel
 MMVQ_LONG_ROWS_MIN_TILES = 2  # rows of at least this many tiles of QL_THREADS chunks
 MMVQ_LONG_ROWS_MAX_GROUPS_PER_SM = 8  # and at most this many default row groups per SM
 
 
 def mmvq_has_long_rows_kernel(qt: QuantType, ncols: int, override: int = 0) -> bool:
-    """Whether the mmvq module has ql_mmvql_<T>_n1: one column, default R above MMVQ_LONG_ROWS_R,
-    and no forced R (a bench knob that applies to every kernel)."""
-    return ncols == 1 and not override and rows_per_block(1, qt) > MMVQ_LONG_ROWS_R
+    """Whether the mmvq module has ql_mmvql_<T>_n1: one column, a type of MMVQ_LONG_ROWS, and
+    no forced R (a bench knob that applies to every kernel)."""
+    return ncols == 1 and not override and qt.name in MMVQ_LONG_ROWS
 
 
 def mmvq_uses_long_rows(qt: QuantType, ncols: int, rows: int, nchunks: int, n_sm: int, override: int = 0) -> bool:
@@ -206,7 +211,7 @@ def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
             lines.append(
                 f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("mmvql", type_name, 1)}('
                 "const u8* w, long long row_stride, int rows, int nchunks, const int4* xq, const float2* xds, "
-                f"float* out, int accumulate) {{ ql_mmvq<{type_name}, 1, {MMVQ_LONG_ROWS_R}>(w, row_stride, rows, "
+                f"float* out, int accumulate) {{ ql_mmvq<{type_name}, 1, {MMVQ_LONG_ROWS[type_name]}>(w, row_stride, rows, "
                 "nchunks, xq, xds, out, accumulate); }"
             )
         if mmvq_has_warp_kernel(qt, n):

@@ -96,15 +96,15 @@ QL_DEV void iq2_order_q(const int* q, int* out) {
   }
 }
 
-// Dequantize one group: the unsigned values through the selector, then as iq_dequant8.
-QL_DEV void iq2_dequant8(u32 sel, u32 signs8, float dl, float out[8]) {
-  float values[8];  // values[n] = grid value IQ2_VALUE[n]
-  ql_bytes_to_f32x4(ql_prmt(iq2_values[0], 0u, sel), 0.0f, values);            // nibbles 0..3
-  ql_bytes_to_f32x4(ql_prmt(iq2_values[0], 0u, sel >> 16), 0.0f, values + 4);  // nibbles 4..7
-  for (int n = 0; n < 8; ++n) {
-    const int j = IQ2_VALUE[n];
-    out[j] = ql_bits_to_f32(ql_f32_to_bits(dl * values[n]) ^ (((signs8 >> j) & 1u) << 31));  // sign bit j
-  }
+// Dequantize one group (selector sel, signs from iq2_sign_nibbles*): the same permute as
+// iq2_dot8 gives the 8 signed int8 weights, ^ 0x80 makes them unsigned for the float
+// conversion, and the weights come out in the order IQ2_VALUE. No per-value sign ops.
+QL_DEV void iq2_dequant8(u32 sel, u32 sign_nibbles, float dl, float out[8]) {
+  const u32 s = sel | sign_nibbles;  // nibble n: code + 4 * sign of value IQ2_VALUE[n]
+  float values[8];                   // values[n] = signed grid value IQ2_VALUE[n]
+  ql_bytes_to_f32x4(ql_prmt(iq2_values[0], iq2_values[1], s) ^ 0x80808080u, 128.0f, values);            // 0, 4, 1, 5
+  ql_bytes_to_f32x4(ql_prmt(iq2_values[0], iq2_values[1], s >> 16) ^ 0x80808080u, 128.0f, values + 4);  // 2, 6, 3, 7
+  for (int n = 0; n < 8; ++n) out[IQ2_VALUE[n]] = dl * values[n];
 }
 
 // IQ1 weights as exact int8: w = 8 * (g + delta) with g in {-1, 0, 1}, delta = +-1/8. The grid
@@ -160,7 +160,7 @@ struct IQ2_XXS : IqGlobalTable<IQ2_XXS> {
     const int l = g & 3;                     // group within the sub-block
     const u32 aux = load_u32_a2(sub + 4);
     const float dl = iq_d(blk) * (0.5f + (float)(aux >> 28)) * 0.25f;
-    iq2_dequant8(iq_grid32(tab, sub[l]), iq_ksigns((aux >> (7 * l)) & 127u), dl, out);
+    iq2_dequant8(iq_grid32(tab, sub[l]), iq2_ksign_nibbles((aux >> (7 * l)) & 127u), dl, out);
   }
   static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
                                 const int* __restrict__ q, float d, float s) {
@@ -190,7 +190,7 @@ struct IQ2_XS : IqGlobalTable<IQ2_XS> {
     const u32 v = load_u16(blk + 2 + 2 * g);                      // u16 of group g
     const u32 ls = (blk[66 + (g >> 2)] >> (4 * ((g >> 1) & 1))) & 15u;  // nibble of groups 2h, 2h+1
     const float dl = iq_d(blk) * (0.5f + (float)ls) * 0.25f;
-    iq2_dequant8(iq_grid32(tab, v & 511u), iq_ksigns((v >> 9) & 127u), dl, out);
+    iq2_dequant8(iq_grid32(tab, v & 511u), iq2_ksign_nibbles((v >> 9) & 127u), dl, out);
   }
   static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
                                 const int* __restrict__ q, float d, float s) {
@@ -216,7 +216,7 @@ struct IQ2_S : IqGlobalTable<IQ2_S> {
     const u32 index = blk[2 + g] | (((u32)blk[66 + ib] >> (2 * l)) & 3u) << 8;
     const u32 ls = (blk[74 + ib] >> (4 * (l >> 1))) & 15u;
     const float dl = iq_d(blk) * (0.5f + (float)ls) * 0.25f;
-    iq2_dequant8(iq_grid32(tab, index), blk[34 + g], dl, out);
+    iq2_dequant8(iq_grid32(tab, index), iq2_sign_nibbles8(blk[34 + g]), dl, out);
   }
   static QL_DEV float vec_dot_t(const u8* __restrict__ tab, const u8* __restrict__ blk, int c,
                                 const int* __restrict__ q, float d, float s) {
