@@ -4,7 +4,11 @@ Synthetic "1B" / "8B" llama shapes (tensor plan from engine.synth, random valid 
 engine.quant.blocks, one layer's bytes reused for every layer so an 8B file writes in
 seconds) in several types, plus the demo model. Checks before it times: decode logits of
 the first generated tokens must match a batched forward of the same tokens. pp512 is the
-median of PP_REPEATS timed 512-token forwards; tg128 one run of 128 greedy steps.
+median of PP_REPEATS timed 512-token forwards; tg128 one run of 128 greedy steps as the engine's
+generate() takes them (LlamaModel.next_token_greedy: the argmax inside the decode graph on the
+GPU, 4 bytes back per token); tg128_logits the same 128 steps with the logits copied to the
+host and np.argmax there (what tg128 measured before 2026-12-06, and what sampling with a
+temperature or a repetition penalty costs).
 
     python bench/decode.py                      # the default matrix (DEFAULT_RUNS), ~2-3 min on an H100
     python bench/decode.py --runs 1B:Q4_0,8B:Q4_K,demo:Q4_1 --out bench/results
@@ -52,6 +56,7 @@ class Record:
     kernel: str
     pp512_tps: float
     tg128_tps: float
+    tg128_logits_tps: float
     card: str
     card_details: str = ""  # driver, clocks, power limit (bench/card_info.py)
 
@@ -105,8 +110,16 @@ def time_prefill(model, prompt: list[int]) -> float:
     return float(np.median(rates))
 
 
-def check_then_time(model, rng: np.random.Generator) -> tuple[float, float, float]:
-    """(pp512 t/s, tg128 t/s, check error ratio)."""
+def time_decode(first: int, step) -> float:
+    """tokens/s of TG greedy steps from position 0; step(token, pos) -> the next token."""
+    token, start = first, time.perf_counter()
+    for pos in range(TG):
+        token = step(token, pos)
+    return TG / (time.perf_counter() - start)
+
+
+def check_then_time(model, rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """(pp512 t/s, tg128 t/s, tg128 t/s with host logits, check error ratio)."""
     prompt = rng.integers(0, model.n_vocab, size=PP).tolist()
     model.forward(prompt[:16], 0)  # warm-up: kernel loading, memory pool
     pp = time_prefill(model, prompt)
@@ -114,11 +127,13 @@ def check_then_time(model, rng: np.random.Generator) -> tuple[float, float, floa
     batched = model.forward(prompt[:6], 0, all_logits=True)
     check = float(np.abs(np.stack(steps) - batched).max() / (1e-3 + np.abs(batched).max()))
     model.reset()
-    token, start = int(prompt[0]), time.perf_counter()
-    for pos in range(TG):
-        token = int(np.argmax(model.forward([token], pos)))
-    tg = TG / (time.perf_counter() - start)
-    return pp, tg, check
+    tg_logits = time_decode(int(prompt[0]), lambda tok, pos: int(np.argmax(model.forward([tok], pos))))
+    model.reset()
+    for pos in range(2):  # the greedy step graph: one eager step, then the capture
+        model.next_token_greedy(int(prompt[pos]), pos)
+    model.reset()
+    tg = time_decode(int(prompt[0]), model.next_token_greedy)
+    return pp, tg, tg_logits, check
 
 
 def graph_only_tps(model) -> str:
@@ -152,13 +167,15 @@ def bench_one(label: str, type_name: str, path: Path, kernel: str, card: tuple[s
     n_layers = gguf.GGUFReader(str(path)).fields["llama.block_count"].contents()
     model = load_model(path, BackendSpec.single_gpu(int(n_layers), kernel), n_ctx=1024)
     try:
-        pp, tg, check = check_then_time(model, np.random.default_rng(1))
+        pp, tg, tg_logits, check = check_then_time(model, np.random.default_rng(1))
         ops = model.segments[0].ops
-        note = f"{graph_only_tps(model)}, fused q8_1: {ops.fused_q8_note}, split-KV: {ops.split_kv_note}"
+        note = (f"{graph_only_tps(model)}, fused q8_1: {ops.fused_q8_note}, split-KV: {ops.split_kv_note}, "
+                f"rope in attention: {ops.rope_in_attention_note}")
     finally:
         model.close()
-    print(f"| {label} | {type_name} | cuda | {kernel} | {pp:9.1f} | {tg:7.1f} | check {check:.2e}, {note} |", flush=True)
-    return Record(label, type_name, "cuda", kernel, round(pp, 1), round(tg, 1), *card)
+    print(f"| {label} | {type_name} | cuda | {kernel} | {pp:9.1f} | {tg:7.1f} | {tg_logits:7.1f} | check {check:.2e}, "
+          f"{note} |", flush=True)
+    return Record(label, type_name, "cuda", kernel, round(pp, 1), round(tg, 1), round(tg_logits, 1), *card)
 
 
 def _default_tmp() -> str:
@@ -199,7 +216,7 @@ def run_one(label: str, type_name: str, args: argparse.Namespace, card: tuple[st
 
         path = demo_model_path()
         if path is None:
-            print("| demo | - | - | - | - | - | demo model package not installed |")
+            print("| demo | - | - | - | - | - | - | demo model package not installed |")
             return None
         return bench_one("demo", "Q4_1", path, args.kernel, card)
     path = Path(args.tmp) / f"bench-{label}-{type_name}.gguf"
@@ -222,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     precompile_kernels(runs, args.kernel)
     records: list[Record] = []
     print(f"card: {card[0]} ({card[1] or 'no NVML details'})")
-    print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | check |\n|---|---|---|---|---|---|---|")
+    print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | tg128 t/s, logits to host | check |\n"
+          "|---|---|---|---|---|---|---|---|")
     for label, type_name in runs:
         record = run_one(label, type_name, args, card)
         if record is not None:

@@ -1,7 +1,9 @@
 """The generation loop: prefill -> decode_one_token -> decode_n_tokens (gpt-fast's shape).
 
 Works over any model with the runtime contract (``engine.model.LlamaModel``):
-``reset()``, ``forward(tokens, start_pos, all_logits=False) -> (n_vocab,)`` logits, ``n_ctx``.
+``reset()``, ``forward(tokens, start_pos, all_logits=False) -> (n_vocab,)`` logits, ``n_ctx``;
+greedy decoding without a repetition penalty uses ``next_token_greedy(token, pos) -> int``
+where the model has it (the argmax then runs on the GPU that holds the output head).
 Text is streamed through ``on_text`` as it becomes final: never a broken UTF-8 character,
 never a stop string (a possible partial match is held back until it is decided).
 """
@@ -129,6 +131,12 @@ def decode_one_token(model: Any, token: int, pos: int) -> np.ndarray:
     return np.asarray(model.forward([token], pos))  # (n_vocab,)
 
 
+def greedy_on_model(model: Any, sampler: SamplerParams) -> bool:
+    """Whether the next tokens can come from ``model.next_token_greedy`` (the same tokens as
+    ``sample`` on the logits: greedy, no repetition penalty), without the logits on the host."""
+    return sampler.is_greedy and sampler.repetition_penalty == 1.0 and hasattr(model, "next_token_greedy")
+
+
 @dataclass
 class _DecodeState:
     """The mutable bookkeeping of one decode run (local to one generate call)."""
@@ -159,12 +167,14 @@ def decode_n_tokens(
     detok = tokenizer.detokenizer()
     scanner = StopScanner(params.stop)
     eog = tokenizer.eog_ids if params.stop_at_eog else frozenset()
+    on_model = greedy_on_model(model, params.sampler)
     pos = len(state.history)
+    next_token = None  # the model's greedy choice after the last step (on_model), else from logits
     for _ in range(max(0, params.max_tokens)):
         if cancel is not None and cancel.is_set():
             state.reason = "cancelled"
             break
-        token = sample(logits, params.sampler, state.history, rng)
+        token = next_token if next_token is not None else sample(logits, params.sampler, state.history, rng)
         if token in eog:
             state.reason = "eos"
             break
@@ -179,7 +189,10 @@ def decode_n_tokens(
         if pos >= model.n_ctx:
             state.reason = "context"
             break
-        logits = decode_one_token(model, token, pos)
+        if on_model:
+            next_token = model.next_token_greedy(token, pos)
+        else:
+            logits = decode_one_token(model, token, pos)
         pos += 1
     _emit(state, scanner.feed(detok.flush()), on_text)
     if scanner.matched:

@@ -40,6 +40,7 @@ MATVEC_MAX_COLS = 8
 MAX_HEAD_DIM = 256  # ql_attention keeps one head in shared memory
 THREADS = 256  # also ql_attention's required block size (its shared partial sums)
 MAX_KV_SPLITS = 8  # split-KV decode attention: at most this many blocks per head
+ARGMAX_THREADS = 1024  # ql_argmax: one CTA over the logits
 
 
 @dataclass(frozen=True)
@@ -94,17 +95,22 @@ class CudaOps:
             self.k_store, self.k_attn = module.get_function("ql_kv_store"), module.get_function("ql_attention")
             self.k_swiglu, self.k_rope_kv = module.get_function("ql_swiglu"), module.get_function("ql_rope_kv_store")
             self.k_attn_split = module.get_function("ql_attention_split")
+            self.k_attn_split_rope = module.get_function("ql_attention_split_rope")
             self.k_attn_merge = module.get_function("ql_attention_merge")
+            self.k_argmax = module.get_function("ql_argmax")
             self.n_sm = int(cupy.cuda.runtime.getDeviceProperties(device_id)["multiProcessorCount"])
             self.step_buffer = cupy.zeros((2,), cupy.int32)  # [token id, position] of a one-token step
             self.token_buffer, self.pos_buffer = self.step_buffer[:1], self.step_buffer[1:]  # (1,) views
             self._step_host = cupyx.empty_pinned((2,), np.int32)  # staging for set_step's one copy
             self._pinned: dict[tuple[int, ...], np.ndarray] = {}  # (1, n) logits staging, per shape
+            self._token_host = cupyx.empty_pinned((1,), np.int32)  # staging for download_token
             self._no_q8 = (cupy.zeros((32,), cupy.int8), cupy.zeros((2,), cupy.float32))  # never read: want_q 0
         self.fused_q8: bool | None = None  # None until checked on the first quantized weight
         self.fused_q8_note = "not checked yet"
         self.split_kv, self.split_kv_note = False, "not checked yet"
+        self.rope_in_attention, self.rope_in_attention_note = False, "not checked yet"
         self._check_split_attention()
+        self._check_rope_in_attention()
 
     # -- data in and out ---------------------------------------------------------------
     def upload(self, host: np.ndarray) -> Any:
@@ -122,6 +128,13 @@ class CudaOps:
             x.get(stream=self.stream, out=host)
             self.stream.synchronize()
             return host.copy()
+
+    def download_token(self, token: Any) -> int:
+        """The int32 (1,) device result of ``argmax`` as a host int (4 bytes through a pinned buffer)."""
+        with self.device:
+            token.get(stream=self.stream, out=self._token_host)
+            self.stream.synchronize()
+            return int(self._token_host[0])
 
     def load_vector(self, tensor: RawTensor) -> Any:
         host = dequantize(tensor.type_name, tensor.data, tensor.shape).reshape(-1)  # (n,)
@@ -198,6 +211,40 @@ class CudaOps:
         except Exception as exc:  # a launch failure: stay on the one-kernel attention
             self.split_kv_note = f"check failed: {type(exc).__name__}: {exc}"
         self.split_kv = self.split_kv_note == "agrees"
+
+    def _check_rope_in_attention(self) -> None:
+        """Compare the one-token rope + KV store + split attention of ql_attention_split_rope
+        with ql_rope_kv_store followed by the split attention once, on random data (a few
+        positions, a neox and a partial rope); use it for decode only if they agree."""
+        if not self.split_kv:
+            self.rope_in_attention_note = "needs the split-KV attention"
+            return
+        rng = np.random.default_rng(13)
+        worst = 0.0
+        try:
+            for head_dim, rope_dim, neox in ((64, 64, False), (64, 48, True)):
+                cfg = LlamaConfig("llama", 1, 4 * head_dim, 4, 2, head_dim, 64, 100, 1e-5,
+                                  RopeParams(10000.0, 1.0, rope_dim, neox))
+                caches = [self.new_cache(cfg, 1, 48) for _ in range(2)]
+                history = self.upload(rng.standard_normal((1, 48, cfg.n_head_kv, head_dim)))  # earlier rows
+                for cache in caches:
+                    cache.k[...] = history
+                    cache.v[...] = -history
+                for start in (0, 13, 47):
+                    qkv = rng.standard_normal((1, cfg.q_width + 2 * cfg.kv_width)).astype(np.float32)
+                    with self.device, self.stream:
+                        self.pos_buffer.set(np.array([start], np.int32), stream=self.stream)
+                        pos = Positions(self.pos_buffer, start, 1)
+                        two = self.download(self._attend_qkv_rope_first(self.upload(qkv), cfg, caches[0], 0, pos).x)
+                        one = self.download(self._attend_qkv_rope_inside(self.upload(qkv), cfg, caches[1], 0, pos).x)
+                        rows = [self.download(c.k[0]) for c in caches] + [self.download(c.v[0]) for c in caches]
+                    scale = 1e-6 + np.abs(two).max()
+                    worst = max(worst, float(np.abs(one - two).max() / scale),
+                                float(np.abs(rows[0] - rows[1]).max()), float(np.abs(rows[2] - rows[3]).max()))
+            self.rope_in_attention_note = "agrees" if worst <= 1e-4 else f"differs by {worst:.1e}"
+        except Exception as exc:  # a launch failure: keep the separate rope + KV store kernel
+            self.rope_in_attention_note = f"check failed: {type(exc).__name__}: {exc}"
+        self.rope_in_attention = self.rope_in_attention_note == "agrees"
 
     def _n_splits(self, n_head: int) -> int:
         return max(1, min(MAX_KV_SPLITS, (2 * self.n_sm) // n_head))  # about two blocks per SM
@@ -279,9 +326,6 @@ class CudaOps:
         n_head = q.shape[1] // head_dim
         score_stride = n_ctx if n_tokens == 1 else pos.start + n_tokens  # fixed for a captured step
         scores = cupy.empty((n_tokens, n_head, score_stride), cupy.float32)
-        out = cupy.empty((n_tokens, n_head * head_dim), cupy.float32)
-        want_q = self._wants_q8(n_tokens, n_head * head_dim) and head_dim % 32 == 0
-        xq, xds = self._q8_buffers(n_tokens, n_head * head_dim, want_q)
         inputs = (q, np.int32(q.strides[0] // 4), cache.k[layer], cache.v[layer])
         geometry = (pos.buffer, np.int32(n_head // n_head_kv), np.int32(head_dim), np.int32(n_head_kv * head_dim),
                     np.float32(1.0 / math.sqrt(head_dim)))
@@ -291,19 +335,38 @@ class CudaOps:
             part_ml = cupy.empty((n_tokens, n_head, n_split, 2), cupy.float32)  # (max score, sum of exp)
             self.launch(self.k_attn_split, (n_head, n_tokens, n_split), (THREADS,),
                               (*inputs, scores, np.int32(score_stride), *geometry, part_o, part_ml))
-            self.launch(self.k_attn_merge, (n_head, n_tokens), (THREADS,), (part_o, part_ml, out, np.int32(head_dim),
-                                                               np.int32(n_split), xq, xds, np.int32(want_q)))
-        else:
-            self.launch(self.k_attn, (n_head, n_tokens), (THREADS,),
-                        (*inputs, out, scores, np.int32(score_stride), *geometry, xq, xds, np.int32(want_q)))
+            return self._merge(part_o, part_ml, n_head, head_dim)
+        out = cupy.empty((n_tokens, n_head * head_dim), cupy.float32)
+        want_q = self._wants_q8(n_tokens, n_head * head_dim) and head_dim % 32 == 0
+        xq, xds = self._q8_buffers(n_tokens, n_head * head_dim, want_q)
+        self.launch(self.k_attn, (n_head, n_tokens), (THREADS,),
+                    (*inputs, out, scores, np.int32(score_stride), *geometry, xq, xds, np.int32(want_q)))
+        return Activation(out, xq, xds) if want_q else Activation(out)
+
+    def _merge(self, part_o: Any, part_ml: Any, n_head: int, head_dim: int) -> Activation:
+        """The split-KV partials (T, n_head, n_split, ...) merged into (T, n_head * head_dim), + q8_1."""
+        n_tokens, _, n_split, _ = part_o.shape
+        out = cupy.empty((n_tokens, n_head * head_dim), cupy.float32)
+        want_q = self._wants_q8(n_tokens, n_head * head_dim) and head_dim % 32 == 0
+        xq, xds = self._q8_buffers(n_tokens, n_head * head_dim, want_q)
+        self.launch(self.k_attn_merge, (n_head, n_tokens), (THREADS,), (part_o, part_ml, out, np.int32(head_dim),
+                                                                       np.int32(n_split), xq, xds, np.int32(want_q)))
         return Activation(out, xq, xds) if want_q else Activation(out)
 
     def attend_qkv(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int, pos: Positions) -> Activation:
-        """Rope + KV store (one launch) and attention on the fused projection qkv
-        (T, q_width + 2 * kv_width): [q | k | v]."""
+        """Rope + KV store and attention on the fused projection qkv (T, q_width + 2 * kv_width):
+        [q | k | v]. One-token steps: one launch for rope, KV store and the split attention
+        (+ the merge) when checked; otherwise rope + KV store in one launch, then attention."""
         rope = cfg.rope
         if qkv.strides[1] != 4 or cfg.head_dim % 2 or rope.dim % 2 or rope.dim > cfg.head_dim:
             return self._attend_qkv_unfused(qkv, cfg, cache, layer, pos)
+        if self.rope_in_attention and qkv.shape[0] == 1:
+            return self._attend_qkv_rope_inside(qkv, cfg, cache, layer, pos)
+        return self._attend_qkv_rope_first(qkv, cfg, cache, layer, pos)
+
+    def _attend_qkv_rope_first(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int,
+                               pos: Positions) -> Activation:
+        rope = cfg.rope
         n_tokens = qkv.shape[0]
         n = n_tokens * (cfg.n_head + 2 * cfg.n_head_kv) * (cfg.head_dim // 2)  # threads: (t, head, pair)
         self.launch(self.k_rope_kv, _blocks(n), (THREADS,),
@@ -312,6 +375,22 @@ class CudaOps:
                         np.int32(rope.dim), np.int32(rope.neox), np.float32(math.log2(rope.base)),
                         np.float32(1.0 / rope.scale)))
         return self._attention(qkv[:, : cfg.q_width], cache, layer, pos)  # q: (T, q_width), rotated in place
+
+    def _attend_qkv_rope_inside(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int,
+                                pos: Positions) -> Activation:
+        """One token (qkv (1, ...), contiguous rows): ql_attention_split_rope + the merge."""
+        rope, head_dim = cfg.rope, cfg.head_dim
+        _, n_ctx, _, _ = cache.k.shape
+        n_split = self._n_splits(cfg.n_head)
+        scores = cupy.empty((1, cfg.n_head, n_ctx), cupy.float32)
+        part_o = cupy.empty((1, cfg.n_head, n_split, head_dim), cupy.float32)  # unnormalised partial outputs
+        part_ml = cupy.empty((1, cfg.n_head, n_split, 2), cupy.float32)  # (max score, sum of exp)
+        self.launch(self.k_attn_split_rope, (cfg.n_head, 1, n_split), (THREADS,),
+                    (qkv, cache.k[layer], cache.v[layer], scores, np.int32(n_ctx), pos.buffer,
+                     np.int32(cfg.n_head // cfg.n_head_kv), np.int32(head_dim), np.int32(cfg.kv_width),
+                     np.float32(1.0 / math.sqrt(head_dim)), np.int32(rope.dim), np.int32(rope.neox),
+                     np.float32(math.log2(rope.base)), np.float32(1.0 / rope.scale), part_o, part_ml))
+        return self._merge(part_o, part_ml, cfg.n_head, head_dim)
 
     def _attend_qkv_unfused(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int, pos: Positions) -> Any:
         qk_width = cfg.q_width + cfg.kv_width
@@ -329,6 +408,14 @@ class CudaOps:
         self.launch(self.k_swiglu, _blocks(out.size), (THREADS,),
                       (gate_up, out, np.int32(n_tokens), np.int32(n_ff), xq, xds, np.int32(want_q)))
         return Activation(out, xq, xds) if want_q else Activation(out)
+
+    def argmax(self, logits: Any) -> Any:
+        """Greedy sampling on the device: int32 (1,) = np.argmax of the last row of ``logits``
+        (T, n_vocab) float32 (first index of the largest value; a NaN counts as largest)."""
+        row = cupy.ascontiguousarray(logits[-1])  # (n_vocab,)
+        token = cupy.empty((1,), cupy.int32)
+        self.launch(self.k_argmax, (1,), (ARGMAX_THREADS,), (row, np.int32(row.shape[0]), token))
+        return token
 
     def add_(self, x: Any, y: Any) -> Any:
         x += y

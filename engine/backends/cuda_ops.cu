@@ -122,6 +122,26 @@ extern "C" __global__ void ql_kv_store(const float* __restrict__ k, const float*
     cache_v[row + d] = v[(size_t)t * stride + d];
 }
 
+// Pair p of a head of head_dim values: (a, b) = the rotated pair (2p, 2p+1), or (p, p + rope_dim/2)
+// for neox, when p < rope_dim / 2; beyond, the unrotated tail (rope_dim + 2(p - rope_dim/2), +1).
+__device__ __forceinline__ bool ql_rope_pair(int p, int rope_dim, int neox, int& a, int& b) {
+    const int half = rope_dim / 2;
+    const bool rotated = p < half;
+    a = rotated ? (neox ? p : 2 * p) : rope_dim + 2 * (p - half);
+    b = rotated ? (neox ? p + half : 2 * p + 1) : a + 1;
+    return rotated;
+}
+
+// (x0, x1) of rotated pair p at position ps (already divided by the scale), in place.
+__device__ __forceinline__ void ql_rope_rotate(float& x0, float& x1, float ps, int p, int rope_dim, float log2_base) {
+    const float theta = ps * exp2f(-2.0f * p / rope_dim * log2_base);  // as ql_rope
+    float s, c;
+    sincosf(theta, &s, &c);
+    const float r0 = x0 * c - x1 * s, r1 = x0 * s + x1 * c;
+    x0 = r0;
+    x1 = r1;
+}
+
 // Decode-time fusion of rope and the KV store. qkv (T, (n_head + 2 n_head_kv) * head_dim),
 // row stride `stride`: [q heads | k heads | v heads]. q heads are rotated in place; k heads
 // rotated and v heads copied into cache rows pos[0] + t (cache_k/v (n_ctx, n_head_kv * head_dim)).
@@ -132,24 +152,15 @@ extern "C" __global__ void ql_rope_kv_store(float* __restrict__ qkv, int stride,
                                             int n_tokens, int n_head, int n_head_kv, int head_dim, int rope_dim,
                                             int neox, float log2_base, float inv_scale) {
     ql_pdl_begin();
-    const int pairs = head_dim / 2, half = rope_dim / 2, n_all = n_head + 2 * n_head_kv;
+    const int pairs = head_dim / 2, n_all = n_head + 2 * n_head_kv;
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= n_tokens * n_all * pairs) return;
     const int p = idx % pairs, head = (idx / pairs) % n_all, t = idx / (pairs * n_all);
     float* v = qkv + (size_t)t * stride + head * head_dim;  // (head_dim,) one head of token t
-    const bool rotated = p < half;
-    const int a = rotated ? (neox ? p : 2 * p) : rope_dim + 2 * (p - half);
-    const int b = rotated ? (neox ? p + half : 2 * p + 1) : a + 1;
+    int a, b;
+    const bool rotated = ql_rope_pair(p, rope_dim, neox, a, b);
     float x0 = v[a], x1 = v[b];
-    if (rotated && head < n_head + n_head_kv) {
-        const float ps = (float)(pos[0] + t) * inv_scale;
-        const float theta = ps * exp2f(-2.0f * p / rope_dim * log2_base);  // as ql_rope
-        float s, c;
-        sincosf(theta, &s, &c);
-        const float r0 = x0 * c - x1 * s, r1 = x0 * s + x1 * c;
-        x0 = r0;
-        x1 = r1;
-    }
+    if (rotated && head < n_head + n_head_kv) ql_rope_rotate(x0, x1, (float)(pos[0] + t) * inv_scale, p, rope_dim, log2_base);
     if (head < n_head) {
         v[a] = x0;
         v[b] = x1;
@@ -168,12 +179,14 @@ extern "C" __global__ void ql_rope_kv_store(float* __restrict__ qkv, int stride,
 // head h reads kv head h / group. scores: scratch (T, n_head, score_stride). out (T,
 // n_head*head_dim) contiguous; if want_q (needs head_dim % 32 == 0) also as q8_1 into xq/xds.
 // Scores of keys [j0, j1) for one head: warp w takes keys j0 + w, j0 + w + n_warps, ...
+// Key new_j (-1: none) is read from new_k (the step's own key, in shared memory) instead of the cache.
 __device__ __forceinline__ void ql_attention_scores(const float* __restrict__ q_sh, const float* __restrict__ cache_k,
                                                     float* __restrict__ sc, int j0, int j1, int kv_width,
-                                                    int kv_off, int head_dim) {
+                                                    int kv_off, int head_dim, const float* new_k = nullptr,
+                                                    int new_j = -1) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
     for (int j = j0 + warp; j < j1; j += n_warps) {
-        const float* kr = cache_k + (size_t)j * kv_width + kv_off;  // (head_dim,) key j
+        const float* kr = j == new_j ? new_k : cache_k + (size_t)j * kv_width + kv_off;  // (head_dim,) key j
         float dot = 0.0f;
         for (int d = lane; d < head_dim; d += 32) dot += q_sh[d] * kr[d];
         dot = ql_warp_sum(dot);
@@ -183,14 +196,16 @@ __device__ __forceinline__ void ql_attention_scores(const float* __restrict__ q_
 
 // Weighted sum of values [j0, j1) with weights sc: warp w takes keys j0 + w, j0 + w + n_warps, ...;
 // lane owns dims lane + 32 i; each warp's partial sum lands in part[warp] (n_warps, head_dim).
+// Value new_j (-1: none) is read from new_v (shared memory) instead of the cache.
 __device__ __forceinline__ void ql_attention_values(const float* __restrict__ sc, const float* __restrict__ cache_v,
                                                     float (*part)[256], int j0, int j1, int kv_width,
-                                                    int kv_off, int head_dim) {
+                                                    int kv_off, int head_dim, const float* new_v = nullptr,
+                                                    int new_j = -1) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
     float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (int j = j0 + warp; j < j1; j += n_warps) {
         const float pj = sc[j];
-        const float* vr = cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
+        const float* vr = j == new_j ? new_v : cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
             const int d = lane + 32 * i;
@@ -268,25 +283,36 @@ extern "C" __global__ void ql_swiglu(const float* __restrict__ gu, float* __rest
 // unnormalised o_s = sum exp(score - m_s) * value: part_o (T, n_head, n_split, head_dim),
 // part_ml (T, n_head, n_split, 2). An empty split writes m = -inf, l = 0, o = 0. Split 0 is
 // never empty (n_kv >= 1). Arguments as ql_attention; scores rows are shared, ranges disjoint.
-extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q_stride,
-                                              const float* __restrict__ cache_k, const float* __restrict__ cache_v,
-                                              float* __restrict__ scores, int score_stride, const int* __restrict__ pos,
-                                              int group, int head_dim, int kv_width, float scale,
-                                              float* __restrict__ part_o, float* __restrict__ part_ml) {
-    ql_pdl_begin();
-    __shared__ float q_sh[256];  // (head_dim,) scaled query
-    __shared__ float part[QL_BLOCK / 32][256];  // (n_warps, head_dim) per-warp partial outputs
-    const int h = blockIdx.x, t = blockIdx.y, s = blockIdx.z, n_head = gridDim.x, n_split = gridDim.z;
-    const int n_kv = pos[0] + t + 1;  // keys 0..pos of this token (causal)
+__device__ __forceinline__ void ql_split_range(int n_kv, int s, int n_split, int& j0, int& j1) {
     const int chunk = (n_kv + n_split - 1) / n_split;
-    const int j0 = min(n_kv, s * chunk), j1 = min(n_kv, s * chunk + chunk);  // this split's keys
-    const int kv_off = (h / group) * head_dim;
-    const float* qv = q + (size_t)t * q_stride + h * head_dim;  // (head_dim,)
-    float* sc = scores + ((size_t)t * n_head + h) * score_stride;  // (n_kv,): this split uses [j0, j1)
-    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) q_sh[d] = qv[d] * scale;
-    __syncthreads();
+    j0 = min(n_kv, s * chunk);
+    j1 = min(n_kv, s * chunk + chunk);
+}
+
+// Prefetch into L2 the cache rows [j0, j1) of one kv head (head_dim floats at kv_off): they were
+// written by earlier steps, so this may run before griddepcontrol.wait, while the kernel before drains.
+__device__ __forceinline__ void ql_prefetch_rows(const float* __restrict__ cache, int j0, int j1, int kv_width,
+                                                 int kv_off, int head_dim) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    const int lines = (head_dim * 4 + 127) / 128;  // 128-byte lines per row (rows start 128-B aligned or not: + 1 at most)
+    for (int i = threadIdx.x; i < (j1 - j0) * (lines + 1); i += blockDim.x) {
+        const float* row = cache + (size_t)(j0 + i / (lines + 1)) * kv_width + kv_off;  // (head_dim,) row j
+        const char* line = (const char*)row + 128 * (i % (lines + 1));
+        if (line < (const char*)(row + head_dim)) asm volatile("prefetch.global.L2 [%0];" ::"l"(line));
+    }
+#endif
+}
+
+// The split's softmax pieces from q_sh (scaled query, shared) over keys [j0, j1): shared by
+// ql_attention_split and ql_attention_split_rope (key/value new_j from new_k/new_v, -1: none).
+__device__ __forceinline__ void ql_split_partials(const float* q_sh, const float* __restrict__ cache_k,
+                                                  const float* __restrict__ cache_v, float* __restrict__ sc,
+                                                  int j0, int j1, int kv_width, int kv_off, int head_dim,
+                                                  const float* new_k, const float* new_v, int new_j,
+                                                  float* __restrict__ o_dst, float* __restrict__ ml_dst) {
+    __shared__ float part[QL_BLOCK / 32][256];  // (n_warps, head_dim) per-warp partial outputs
     const int n_warps = blockDim.x >> 5;
-    ql_attention_scores(q_sh, cache_k, sc, j0, j1, kv_width, kv_off, head_dim);
+    ql_attention_scores(q_sh, cache_k, sc, j0, j1, kv_width, kv_off, head_dim, new_k, new_j);
     __syncthreads();
     float m = QL_NEG_INF;
     for (int j = j0 + threadIdx.x; j < j1; j += blockDim.x) m = fmaxf(m, sc[j]);
@@ -299,18 +325,91 @@ extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q
     }
     total = ql_block_reduce(total, false);
     __syncthreads();  // every sc[j] = e written above is visible to every warp below
-    ql_attention_values(sc, cache_v, part, j0, j1, kv_width, kv_off, head_dim);
+    ql_attention_values(sc, cache_v, part, j0, j1, kv_width, kv_off, head_dim, new_v, new_j);
     __syncthreads();
-    const size_t slot = ((size_t)t * n_head + h) * n_split + s;  // (t, h, s)
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
         float sum = 0.0f;
         for (int w = 0; w < n_warps; ++w) sum += part[w][d];
-        part_o[slot * head_dim + d] = sum;  // part_o[t, h, s, d]
+        o_dst[d] = sum;  // part_o[t, h, s, d]
     }
     if (threadIdx.x == 0) {
-        part_ml[slot * 2] = m;  // part_ml[t, h, s, 0]
-        part_ml[slot * 2 + 1] = total;  // part_ml[t, h, s, 1]
+        ml_dst[0] = m;  // part_ml[t, h, s, 0]
+        ml_dst[1] = total;  // part_ml[t, h, s, 1]
     }
+}
+
+extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q_stride,
+                                              const float* __restrict__ cache_k, const float* __restrict__ cache_v,
+                                              float* __restrict__ scores, int score_stride, const int* __restrict__ pos,
+                                              int group, int head_dim, int kv_width, float scale,
+                                              float* __restrict__ part_o, float* __restrict__ part_ml) {
+    ql_pdl_begin();
+    __shared__ float q_sh[256];  // (head_dim,) scaled query
+    const int h = blockIdx.x, t = blockIdx.y, s = blockIdx.z, n_head = gridDim.x, n_split = gridDim.z;
+    int j0, j1;
+    ql_split_range(pos[0] + t + 1, s, n_split, j0, j1);  // keys 0..pos of this token (causal)
+    const int kv_off = (h / group) * head_dim;
+    const float* qv = q + (size_t)t * q_stride + h * head_dim;  // (head_dim,)
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) q_sh[d] = qv[d] * scale;
+    __syncthreads();
+    const size_t slot = ((size_t)t * n_head + h) * n_split + s;  // (t, h, s)
+    ql_split_partials(q_sh, cache_k, cache_v, scores + ((size_t)t * n_head + h) * score_stride, j0, j1, kv_width,
+                      kv_off, head_dim, nullptr, nullptr, -1, part_o + slot * head_dim, part_ml + slot * 2);
+}
+
+// One-token decode: rope + KV store + split attention part 1 in one launch (replaces
+// ql_rope_kv_store + ql_attention_split). qkv (1, (n_head + 2 n_head_kv) * head_dim) =
+// [q heads | k heads | v heads], read only. Every CTA rotates its own query head; the CTAs of
+// the split holding the new position pos[0] also rotate its key (kv head h / group) into shared
+// memory and use it and the value from there for that position, and the first head of each
+// group (h % group == 0) writes them into cache row pos[0]; no CTA reads that row from the
+// cache in this launch. Earlier rows are prefetched into L2 before waiting for the qkv
+// projection. grid (n_head, 1, n_split), block QL_BLOCK; rope arguments as ql_rope_kv_store.
+extern "C" __global__ void ql_attention_split_rope(const float* __restrict__ qkv, float* __restrict__ cache_k,
+                                                   float* __restrict__ cache_v, float* __restrict__ scores,
+                                                   int score_stride, const int* __restrict__ pos, int group, int head_dim,
+                                                   int kv_width, float scale, int rope_dim, int neox,
+                                                   float log2_base, float inv_scale, float* __restrict__ part_o,
+                                                   float* __restrict__ part_ml) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+    __shared__ float q_sh[256], k_sh[256], v_sh[256];  // (head_dim,) scaled query, the new key and value
+    const int h = blockIdx.x, s = blockIdx.z, n_head = gridDim.x, n_split = gridDim.z;
+    const int now = pos[0];  // set by the host before the graph started: readable before the wait
+    int j0, j1;
+    ql_split_range(now + 1, s, n_split, j0, j1);
+    const int kv_head = h / group, kv_off = kv_head * head_dim, n_head_kv = kv_width / head_dim;
+    ql_prefetch_rows(cache_k, j0, min(j1, now), kv_width, kv_off, head_dim);
+    ql_prefetch_rows(cache_v, j0, min(j1, now), kv_width, kv_off, head_dim);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+    const bool has_new = j0 <= now && now < j1;  // the (one) split that holds the new position
+    const float ps = (float)now * inv_scale;
+    const float* q_in = qkv + h * head_dim;                             // (head_dim,) query head h
+    const float* k_in = qkv + (n_head + kv_head) * head_dim;            // (head_dim,) key head
+    const float* v_in = qkv + (n_head + n_head_kv + kv_head) * head_dim;  // (head_dim,) value head
+    float* k_row = cache_k + (size_t)now * kv_width + kv_off;           // (head_dim,) cache row `now`
+    float* v_row = cache_v + (size_t)now * kv_width + kv_off;
+    for (int p = threadIdx.x; p < head_dim / 2; p += blockDim.x) {
+        int a, b;
+        const bool rotated = ql_rope_pair(p, rope_dim, neox, a, b);
+        float q0 = q_in[a], q1 = q_in[b];
+        if (rotated) ql_rope_rotate(q0, q1, ps, p, rope_dim, log2_base);
+        q_sh[a] = q0 * scale;
+        q_sh[b] = q1 * scale;
+        if (has_new) {
+            float k0 = k_in[a], k1 = k_in[b];
+            if (rotated) ql_rope_rotate(k0, k1, ps, p, rope_dim, log2_base);
+            k_sh[a] = k0, k_sh[b] = k1, v_sh[a] = v_in[a], v_sh[b] = v_in[b];
+            if (h % group == 0) k_row[a] = k0, k_row[b] = k1, v_row[a] = v_in[a], v_row[b] = v_in[b];
+        }
+    }
+    __syncthreads();
+    const size_t slot = (size_t)h * n_split + s;  // (0, h, s)
+    ql_split_partials(q_sh, cache_k, cache_v, scores + (size_t)h * score_stride, j0, j1, kv_width, kv_off,
+                      head_dim, k_sh, v_sh, has_new ? now : -1, part_o + slot * head_dim, part_ml + slot * 2);
 }
 
 // Split-KV attention, part 2: grid (n_head, T), block QL_BLOCK (>= head_dim). With M = max_s m_s
@@ -338,5 +437,43 @@ extern "C" __global__ void ql_attention_merge(const float* __restrict__ part_o, 
         const float o = acc * inv;
         dst[d] = o;
         if (want_q) ql_store_q8_1(o, (((long long)t * n_head + h) * head_dim + d) >> 5, threadIdx.x & 31, xq, xds);
+    }
+}
+
+// Greedy sampling on the device: out[0] = the index np.argmax gives for x (n,): the first index of
+// the largest value, a NaN counting as larger than any number (the first NaN wins). One CTA of
+// blockDim threads (a multiple of 32, <= 1024); a decode step then copies 4 bytes, not the logits.
+__device__ __forceinline__ bool ql_argmax_better(float a, int ia, float b, int ib) {
+    const bool a_nan = a != a, b_nan = b != b;
+    if (a_nan || b_nan) return a_nan && (!b_nan || ia < ib);
+    return a > b || (a == b && ia < ib);
+}
+
+extern "C" __global__ void ql_argmax(const float* __restrict__ x, int n, int* __restrict__ out) {
+    ql_pdl_begin();
+    __shared__ float best_v[32];
+    __shared__ int best_i[32];
+    float v = QL_NEG_INF;
+    int i = 0x7fffffff;  // no index yet: any element is better (ties go to the lower index)
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        if (ql_argmax_better(x[j], j, v, i)) v = x[j], i = j;
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, i, o);
+        if (ql_argmax_better(ov, oi, v, i)) v = ov, i = oi;
+    }
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) best_v[warp] = v, best_i[warp] = i;
+    __syncthreads();
+    if (warp == 0) {
+        v = lane < (blockDim.x >> 5) ? best_v[lane] : QL_NEG_INF;
+        i = lane < (blockDim.x >> 5) ? best_i[lane] : 0x7fffffff;
+        for (int o = 16; o > 0; o >>= 1) {
+            const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+            const int oi = __shfl_xor_sync(0xffffffffu, i, o);
+            if (ql_argmax_better(ov, oi, v, i)) v = ov, i = oi;
+        }
+        if (lane == 0) out[0] = i;
     }
 }

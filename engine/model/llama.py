@@ -121,6 +121,23 @@ class LlamaModel:
             segment.reset()
 
     def forward(self, tokens: Sequence[int], start_pos: int, *, all_logits: bool = False) -> np.ndarray:
+        x, src = self._run(self._checked_ids(tokens, start_pos), start_pos, all_logits=all_logits, argmax=False)
+        logits = src.download(x)  # (T or 1, n_vocab)
+        return logits if all_logits else logits[-1]
+
+    def next_token_greedy(self, token: int, pos: int) -> int:
+        """Decode ``token`` at ``pos`` and return the greedy next token: np.argmax of the logits
+        ``forward([token], pos)`` gives (first index of the largest; a NaN counts as largest).
+        Where the output head is on a GPU the argmax runs there (inside the decode graph) and
+        4 bytes come back instead of the logits."""
+        ids = self._checked_ids([token], pos)
+        last = self.segments[-1]
+        if not hasattr(last.ops, "download_token"):
+            return int(np.argmax(self.forward([token], pos)))
+        out, ops = self._run(ids, pos, all_logits=False, argmax=True)
+        return ops.download_token(out)
+
+    def _checked_ids(self, tokens: Sequence[int], start_pos: int) -> np.ndarray:
         ids = np.asarray(list(tokens), dtype=np.int64)  # (T,)
         if ids.size == 0:
             raise ValueError("forward needs at least one token")
@@ -128,10 +145,17 @@ class LlamaModel:
             raise ValueError(f"positions {start_pos}..{start_pos + ids.size - 1} exceed the context of {self.n_ctx}")
         if ids.min() < 0 or ids.max() >= self.n_vocab:
             raise ValueError(f"token id out of range 0..{self.n_vocab - 1}")
+        return ids
+
+    def _run(self, ids: np.ndarray, start_pos: int, *, all_logits: bool, argmax: bool) -> tuple[Any, Ops]:
+        """Every segment on ``ids``: (the last one's output, its ops). ``argmax`` only when the
+        last segment can take it (CudaSegment): its output is then the device token."""
         x, src = None, self._embed_ops
         for index, segment in enumerate(self.segments):
             is_last = index == len(self.segments) - 1
             flags = dict(with_tail=is_last, last_only=is_last and not all_logits)
+            if is_last and argmax:
+                flags["argmax"] = True
             if index == 0 and self._device_table is not None:  # embedding lookup on the GPU
                 x = segment.run_tokens(self._device_table, ids, start_pos, **flags)
             else:
@@ -139,8 +163,7 @@ class LlamaModel:
                     x = self._embed_ops.upload(self._embedding.lookup(ids))  # (T, n_embd)
                 x = segment.run(move(x, src, segment.ops), start_pos, **flags)
             src = segment.ops
-        logits = src.download(x)  # (T or 1, n_vocab)
-        return logits if all_logits else logits[-1]
+        return x, src
 
     def close(self) -> None:
         for segment in self.segments:

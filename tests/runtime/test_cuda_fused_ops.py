@@ -98,14 +98,15 @@ def _cfg(head_dim: int, rope_dim: int, neox: bool) -> LlamaConfig:
     return LlamaConfig("llama", 1, 4 * head_dim, 4, 2, head_dim, 64, 100, 1e-5, RopeParams(10000.0, 1.0, rope_dim, neox))
 
 
-@pytest.mark.parametrize("split_kv", [False, True])
+@pytest.mark.parametrize("split_kv,rope_inside", [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("head_dim,rope_dim,neox", [(64, 64, False), (128, 128, True), (64, 48, False), (48, 48, True)])
-def test_attend_qkv_matches_cpu_rope_and_attention(head_dim, rope_dim, neox, split_kv):
-    """A 5-token step then 1-token steps (the decode shape: split-KV kernels when split_kv),
-    each against the CPU backend; 1 + 5 + 1 + ... keys cover empty splits and uneven chunks."""
+def test_attend_qkv_matches_cpu_rope_and_attention(head_dim, rope_dim, neox, split_kv, rope_inside):
+    """A 5-token step then 1-token steps (the decode shape: split-KV kernels when split_kv, with
+    rope + KV store inside the split kernel when rope_inside), each against the CPU backend;
+    1 + 5 + 1 + ... keys cover empty splits and uneven chunks."""
     cfg = _cfg(head_dim, rope_dim, neox)
     ops, cpu = _ops(), CpuOps()
-    ops.split_kv = split_kv
+    ops.split_kv, ops.rope_in_attention = split_kv, rope_inside
     gpu_cache, cpu_cache = ops.new_cache(cfg, 1, 16), cpu.new_cache(cfg, 1, 16)
     rng = np.random.default_rng(head_dim + rope_dim)
     for start, n_tokens in ((0, 1), (1, 5), (6, 1), (7, 1), (8, 1)):
@@ -140,3 +141,4 @@ def test_split_kv_attention_self_check_agrees():
 
     ops = CudaOps(0, "mmvq")
     assert ops.split_kv, ops.split_kv_note
+    assert ops.rope_in_attention, ops.rope_in_attention_note

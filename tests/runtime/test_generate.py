@@ -180,3 +180,35 @@ def test_stop_scanner_holds_back_only_possible_prefixes():
     assert scanner.feed("c") == "#c"
     assert scanner.feed("##") == ""
     assert scanner.feed("#x") == "" and scanner.matched
+
+
+class GreedyScriptedModel(ScriptedModel):
+    """ScriptedModel that also offers next_token_greedy (as LlamaModel does), counting its calls."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.greedy_calls = 0
+
+    def next_token_greedy(self, token, pos):
+        self.greedy_calls += 1
+        return int(np.argmax(self.forward([token], pos)))
+
+
+@pytest.mark.parametrize("max_tokens", [1, 3, 50])
+def test_greedy_decoding_takes_the_models_own_argmax_and_gives_the_same_text(tok, max_tokens):
+    prompt, reply = tok.encode("Once"), tok.encode(" the quick brown fox")
+    plain = ScriptedModel(prompt + reply, tok.n_vocab, end_token=tok.eos_id)
+    greedy = GreedyScriptedModel(prompt + reply, tok.n_vocab, end_token=tok.eos_id)
+    params = GenerationParams(sampler=GREEDY, max_tokens=max_tokens)
+    want, got = generate(plain, tok, prompt, params), generate(greedy, tok, prompt, params)
+    assert got.token_ids == want.token_ids and got.text == want.text and got.stop_reason == want.stop_reason
+    assert greedy.calls == plain.calls  # the same steps at the same positions
+    assert greedy.greedy_calls == len(plain.calls) - 1  # every decode step after the prefill
+
+
+@pytest.mark.parametrize("sampler", [SamplerParams(temperature=0.0, repetition_penalty=1.3), SamplerParams()])
+def test_a_penalty_or_sampling_keeps_the_logits_on_the_host(tok, sampler):
+    prompt, reply = tok.encode("Once"), tok.encode(" the quick brown fox")
+    model = GreedyScriptedModel(prompt + reply, tok.n_vocab, end_token=tok.eos_id)
+    generate(model, tok, prompt, GenerationParams(sampler=sampler, max_tokens=5, seed=1))
+    assert model.greedy_calls == 0 and len(model.calls) > 1

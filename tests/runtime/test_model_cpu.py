@@ -89,3 +89,14 @@ def test_context_overflow_and_bad_tokens_raise_value_error(tmp_path):
     with pytest.raises(ValueError):
         model.forward([300], 0)
     assert model.forward([1, 2, 3, 4], 0).shape == (300,)
+
+
+def test_next_token_greedy_is_the_argmax_of_the_step_logits(tmp_path):
+    model = load_model(small_model(tmp_path, "Q4_K"), n_ctx=16)
+    want = [int(np.argmax(model.forward([tok], pos))) for pos, tok in enumerate(PROMPT)]
+    model.reset()
+    assert [model.next_token_greedy(tok, pos) for pos, tok in enumerate(PROMPT)] == want
+    with pytest.raises(ValueError):
+        model.next_token_greedy(300, 0)  # out of the vocabulary
+    with pytest.raises(ValueError):
+        model.next_token_greedy(1, 16)  # past the context
