@@ -6,21 +6,22 @@ Decode steps (one token) are captured into a CUDA graph after a warm-up step; th
 position lives in a device buffer, so the graph is reused for every token.
 
 Fewer launches per layer (decode speed): the residual adds happen inside the output and
-down mat-vecs (``linear_add_``), rope + KV store is one kernel, and on the mmvq paths the
-norm, attention and SwiGLU kernels also write their output in q8_1 (an :class:`Activation`),
-which ``linear`` feeds straight to ``KernelSet.matvec_quantized`` (no separate quantize
-launch). The fused q8_1 layout is checked against ``KernelSet.quantize_q8_1`` once per
-device; on a mismatch it is not used.
+down mat-vecs (``linear_add_``), rope + KV store is one kernel (inside the split-KV attention
+for one-token steps), and on the mmvq paths the norm, attention and SwiGLU kernels also write
+their output in q8_1 (an :class:`Activation`), which ``linear`` feeds straight to
+``KernelSet.matvec_quantized`` (no separate quantize launch). Each fused form is checked
+against the plain kernels once per device (engine/backends/cuda_checks.py) and used only if
+they agree.
 
 Little host work per decoded token: token id and position go up in one pinned 8-byte copy
-(``set_step``), the logits come back through a pinned buffer. The segment that captures and
+(``set_step``), the logits (or, for greedy decoding, the argmax token) come back through a
+pinned buffer. The segment that captures and
 replays decode graphs (with the embedding lookup inside) is engine/backends/cuda_segment.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -28,7 +29,9 @@ import cupy
 import cupyx
 import numpy as np
 
-from engine.backends.cuda_q8 import AGREES, q8_agreement
+from engine.backends.cuda_checks import fused_q8_note, rope_in_attention_note, split_attention_note
+from engine.backends.cuda_q8 import AGREES
+from engine.backends.cuda_types import Activation, CudaCache, Positions
 from engine.backends.ops import RawTensor
 from engine.backends.spec import DeviceAssignment
 from engine.kernels.api import KernelSet, upload_weight
@@ -41,29 +44,6 @@ MAX_HEAD_DIM = 256  # ql_attention keeps one head in shared memory
 THREADS = 256  # also ql_attention's required block size (its shared partial sums)
 MAX_KV_SPLITS = 8  # split-KV decode attention: at most this many blocks per head
 ARGMAX_THREADS = 1024  # ql_argmax: one CTA over the logits
-
-
-@dataclass(frozen=True)
-class Positions:
-    buffer: Any  # cupy int32 (1,): position of token 0 of the step
-    start: int  # host copy, for shapes only (never read by a captured graph)
-    count: int
-
-
-@dataclass(frozen=True)
-class Activation:
-    """A layer op's output bound for ``linear``: the float rows, plus the same rows in q8_1
-    when the op could write them (mmvq paths, at most MATVEC_MAX_COLS rows, width % 32 == 0)."""
-
-    x: Any  # cupy (T, n) float32, C-contiguous
-    xq: Any = None  # cupy (T, n/32, 32) int8: quantized values per 32-chunk
-    xds: Any = None  # cupy (T, n/32, 2) float32: (d, d * sum(q)) per chunk
-
-
-@dataclass(frozen=True)
-class CudaCache:
-    k: Any  # cupy (n_layers, n_ctx, n_head_kv, head_dim) float32
-    v: Any  # cupy (n_layers, n_ctx, n_head_kv, head_dim) float32
 
 
 def _load_layer_module() -> cupy.RawModule:
@@ -107,10 +87,11 @@ class CudaOps:
             self._no_q8 = (cupy.zeros((32,), cupy.int8), cupy.zeros((2,), cupy.float32))  # never read: want_q 0
         self.fused_q8: bool | None = None  # None until checked on the first quantized weight
         self.fused_q8_note = "not checked yet"
-        self.split_kv, self.split_kv_note = False, "not checked yet"
-        self.rope_in_attention, self.rope_in_attention_note = False, "not checked yet"
-        self._check_split_attention()
-        self._check_rope_in_attention()
+        self.split_kv, self.rope_in_attention = False, False  # each until its check agrees (cuda_checks.py)
+        self.split_kv_note = split_attention_note(self)
+        self.split_kv = self.split_kv_note == AGREES
+        self.rope_in_attention_note = rope_in_attention_note(self) if self.split_kv else "needs the split-KV attention"
+        self.rope_in_attention = self.rope_in_attention_note == AGREES
 
     # -- data in and out ---------------------------------------------------------------
     def upload(self, host: np.ndarray) -> Any:
@@ -177,74 +158,11 @@ class CudaOps:
             self.step_buffer.set(self._step_host, stream=self.stream)
 
     def _check_fused_q8(self, type_name: str) -> None:
-        """Compare the q8_1 written by ql_rms_norm with KernelSet.quantize_q8_1 (the
-        mat-vec kernels' own format) once; use the fused form only if they agree."""
-        rows = np.random.default_rng(7).standard_normal((2, 256)).astype(np.float32)  # (2, 256)
-        rows[1, :32] = 0.0  # one all-zero chunk (d = 0)
+        """Use the q8_1 written by the norm, attention and SwiGLU kernels only if it matches
+        KernelSet.quantize_q8_1 (engine/backends/cuda_checks.py)."""
         self.fused_q8 = True  # let rms_norm write q8_1 for the check
-        try:
-            act = self.rms_norm(self.upload(rows), self.upload(np.ones(256, np.float32)), 1e-5)
-            ref_q, ref_ds = self.kernels.quantize_q8_1(act.x, type_name)
-            self.fused_q8_note = q8_agreement((self.download(act.xq), self.download(act.xds)),
-                                               (self.download(ref_q), self.download(ref_ds)))
-        except Exception as exc:  # an API change in engine.kernels: fall back, never fail the load
-            self.fused_q8_note = f"check failed: {type(exc).__name__}: {exc}"
+        self.fused_q8_note = fused_q8_note(self, type_name)
         self.fused_q8 = self.fused_q8_note == AGREES
-
-    def _check_split_attention(self) -> None:
-        """Compare the split-KV decode attention with the one-kernel attention once, on random
-        data (a few lengths, empty splits included); use it for decode only if they agree."""
-        rng = np.random.default_rng(11)
-        n_head, n_head_kv, head_dim, n_ctx = 4, 2, 64, 48
-        try:
-            cache = CudaCache(*(self.upload(rng.standard_normal((1, n_ctx, n_head_kv, head_dim))) for _ in "kv"))
-            q = self.upload(rng.standard_normal((1, n_head * head_dim)))  # (1, n_head * head_dim)
-            with self.device, self.stream:
-                buffer, worst = cupy.zeros((1,), cupy.int32), 0.0
-                for start in (0, 13, n_ctx - 1):
-                    buffer.set(np.array([start], np.int32), stream=self.stream)
-                    pos = Positions(buffer, start, 1)
-                    one = self.download(self._attention(q, cache, 0, pos, split=False).x)  # (1, n_head * head_dim)
-                    split = self.download(self._attention(q, cache, 0, pos, split=True).x)
-                    worst = max(worst, float(np.abs(split - one).max() / (1e-6 + np.abs(one).max())))
-            self.split_kv_note = "agrees" if worst <= 1e-4 else f"differs by {worst:.1e} of the largest output"
-        except Exception as exc:  # a launch failure: stay on the one-kernel attention
-            self.split_kv_note = f"check failed: {type(exc).__name__}: {exc}"
-        self.split_kv = self.split_kv_note == "agrees"
-
-    def _check_rope_in_attention(self) -> None:
-        """Compare the one-token rope + KV store + split attention of ql_attention_split_rope
-        with ql_rope_kv_store followed by the split attention once, on random data (a few
-        positions, a neox and a partial rope); use it for decode only if they agree."""
-        if not self.split_kv:
-            self.rope_in_attention_note = "needs the split-KV attention"
-            return
-        rng = np.random.default_rng(13)
-        worst = 0.0
-        try:
-            for head_dim, rope_dim, neox in ((64, 64, False), (64, 48, True)):
-                cfg = LlamaConfig("llama", 1, 4 * head_dim, 4, 2, head_dim, 64, 100, 1e-5,
-                                  RopeParams(10000.0, 1.0, rope_dim, neox))
-                caches = [self.new_cache(cfg, 1, 48) for _ in range(2)]
-                history = self.upload(rng.standard_normal((1, 48, cfg.n_head_kv, head_dim)))  # earlier rows
-                for cache in caches:
-                    cache.k[...] = history
-                    cache.v[...] = -history
-                for start in (0, 13, 47):
-                    qkv = rng.standard_normal((1, cfg.q_width + 2 * cfg.kv_width)).astype(np.float32)
-                    with self.device, self.stream:
-                        self.pos_buffer.set(np.array([start], np.int32), stream=self.stream)
-                        pos = Positions(self.pos_buffer, start, 1)
-                        two = self.download(self._attend_qkv_rope_first(self.upload(qkv), cfg, caches[0], 0, pos).x)
-                        one = self.download(self._attend_qkv_rope_inside(self.upload(qkv), cfg, caches[1], 0, pos).x)
-                        rows = [self.download(c.k[0]) for c in caches] + [self.download(c.v[0]) for c in caches]
-                    scale = 1e-6 + np.abs(two).max()
-                    worst = max(worst, float(np.abs(one - two).max() / scale),
-                                float(np.abs(rows[0] - rows[1]).max()), float(np.abs(rows[2] - rows[3]).max()))
-            self.rope_in_attention_note = "agrees" if worst <= 1e-4 else f"differs by {worst:.1e}"
-        except Exception as exc:  # a launch failure: keep the separate rope + KV store kernel
-            self.rope_in_attention_note = f"check failed: {type(exc).__name__}: {exc}"
-        self.rope_in_attention = self.rope_in_attention_note == "agrees"
 
     def _n_splits(self, n_head: int) -> int:
         return max(1, min(MAX_KV_SPLITS, (2 * self.n_sm) // n_head))  # about two blocks per SM

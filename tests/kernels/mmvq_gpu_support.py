@@ -26,3 +26,15 @@ def run_one_column_mmvq(ks, type_name: str, rows: int, row_len: int, rng: np.ran
     ref = rounded @ dense.T + (base if accumulate else 0.0)  # (1, rows)
     tolerance = 1e-6 + 2e-5 * accumulation_scale(dense, x) + 1e-5 * np.abs(ref)
     return w, np.abs(got.astype(np.float64) - ref) <= tolerance
+
+
+def assert_one_column_kernel(ks, type_name: str, shapes, kernel: str, label: str, accumulate: bool) -> None:
+    """Every (rows, row_len) of ``shapes`` runs on ``kernel`` and is within tolerance (fresh
+    random inputs; the seed is in the failure message)."""
+    seed = int(np.random.SeedSequence().entropy % 2**32)
+    rng = np.random.default_rng(seed)
+    for rows, row_len in shapes:
+        w, ok = run_one_column_mmvq(ks, type_name, rows, row_len, rng, accumulate)
+        assert ks.mmvq_kernel_name(w, 1) == kernel
+        assert ok.all(), f"{type_name} {label} {rows}x{row_len} accumulate={accumulate} seed={seed}: " \
+                         f"{(~ok).sum()} bad outputs"

@@ -6,12 +6,11 @@ test_matvec_gpu.py (mmvq_gpu_support.run_one_column_mmvq).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from engine.kernels.sources import mmvq_has_long_rows_kernel
 from engine.quant.table import QUANT_TABLE
-from tests.kernels.mmvq_gpu_support import run_one_column_mmvq
+from tests.kernels.mmvq_gpu_support import assert_one_column_kernel
 
 pytestmark = pytest.mark.gpu
 TYPES = sorted(name for name, qt in QUANT_TABLE.items() if not qt.is_float and mmvq_has_long_rows_kernel(qt, 1))
@@ -37,11 +36,5 @@ def _shapes(type_name: str) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("variant", ["native", "soft"])
 @pytest.mark.parametrize("type_name", TYPES)
 def test_long_rows_kernel_matches_reference(kernel_sets, type_name, variant, accumulate):
-    seed = int(np.random.SeedSequence().entropy % 2**32)
-    rng = np.random.default_rng(seed)
-    ks = kernel_sets[variant]
-    for rows, row_len in _shapes(type_name):
-        w, ok = run_one_column_mmvq(ks, type_name, rows, row_len, rng, accumulate)
-        assert ks.mmvq_kernel_name(w, 1) == f"ql_mmvql_{type_name}_n1"
-        assert ok.all(), f"{type_name} {variant} {rows}x{row_len} accumulate={accumulate} seed={seed}: " \
-                         f"{(~ok).sum()} bad outputs"
+    assert_one_column_kernel(kernel_sets[variant], type_name, _shapes(type_name), f"ql_mmvql_{type_name}_n1", variant,
+                             accumulate)

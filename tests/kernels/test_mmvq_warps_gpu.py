@@ -13,7 +13,7 @@ import pytest
 
 from engine.kernels.sources import MMVQ_WARPS
 from engine.quant.table import QUANT_TABLE
-from tests.kernels.mmvq_gpu_support import run_one_column_mmvq
+from tests.kernels.mmvq_gpu_support import assert_one_column_kernel, run_one_column_mmvq
 
 pytestmark = pytest.mark.gpu
 TYPES = sorted(MMVQ_WARPS)
@@ -40,14 +40,8 @@ def _shapes(type_name: str) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("variant", ["warps", "warps-soft"])
 @pytest.mark.parametrize("type_name", TYPES)
 def test_forced_warp_kernel_matches_reference(kernel_sets, type_name, variant, accumulate):
-    seed = int(np.random.SeedSequence().entropy % 2**32)
-    rng = np.random.default_rng(seed)
-    ks = kernel_sets[variant]
-    for rows, row_len in _shapes(type_name):
-        w, ok = run_one_column_mmvq(ks, type_name, rows, row_len, rng, accumulate)
-        assert ks.mmvq_kernel_name(w, 1) == f"ql_mmvqw_{type_name}_n1"
-        assert ok.all(), f"{type_name} {variant} {rows}x{row_len} accumulate={accumulate} seed={seed}: " \
-                         f"{(~ok).sum()} bad outputs"
+    assert_one_column_kernel(kernel_sets[variant], type_name, _shapes(type_name), f"ql_mmvqw_{type_name}_n1", variant,
+                             accumulate)
 
 
 @pytest.mark.parametrize("type_name", TYPES)
