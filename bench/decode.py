@@ -5,10 +5,13 @@ engine.quant.blocks, one layer's bytes reused for every layer so an 8B file writ
 seconds) in several types, plus the demo model. Checks before it times: decode logits of
 the first generated tokens must match a batched forward of the same tokens. pp512 is the
 median of PP_REPEATS timed 512-token forwards; tg128 one run of 128 greedy steps as the engine's
-generate() takes them (LlamaModel.next_token_greedy: the argmax inside the decode graph on the
-GPU, 4 bytes back per token); tg128_logits the same 128 steps with the logits copied to the
-host and np.argmax there (what tg128 measured before 2026-12-06, and what sampling with a
-temperature or a repetition penalty costs).
+generate() takes them (LlamaModel.greedy_tokens: the argmax inside the decode graph on the GPU
+feeds the next step on the device, one step queued ahead; since the 2026-12-06 fourth session);
+the note's "step by step" the same 128 steps one next_token_greedy call each (the argmax on the
+GPU, 4 bytes back per token, the host starting every step: tg128 before that session);
+tg128_logits the same 128 steps with the logits copied to the host and np.argmax there (what
+tg128 measured before the 2026-12-06 third session, and what sampling with a temperature or a
+repetition penalty costs).
 
     python bench/decode.py                      # the default matrix (DEFAULT_RUNS), ~2-3 min on an H100
     python bench/decode.py --runs 1B:Q4_0,8B:Q4_K,demo:Q4_1 --out bench/results
@@ -118,8 +121,9 @@ def time_decode(first: int, step) -> float:
     return TG / (time.perf_counter() - start)
 
 
-def check_then_time(model, rng: np.random.Generator) -> tuple[float, float, float, float]:
-    """(pp512 t/s, tg128 t/s, tg128 t/s with host logits, check error ratio)."""
+def check_then_time(model, rng: np.random.Generator) -> tuple[float, float, float, float, float]:
+    """(pp512 t/s, tg128 t/s, tg128 t/s with host logits, tg128 t/s one greedy step per call,
+    check error ratio)."""
     prompt = rng.integers(0, model.n_vocab, size=PP).tolist()
     model.forward(prompt[:16], 0)  # warm-up: kernel loading, memory pool
     pp = time_prefill(model, prompt)
@@ -132,8 +136,21 @@ def check_then_time(model, rng: np.random.Generator) -> tuple[float, float, floa
     for pos in range(2):  # the greedy step graph: one eager step, then the capture
         model.next_token_greedy(int(prompt[pos]), pos)
     model.reset()
-    tg = time_decode(int(prompt[0]), model.next_token_greedy)
-    return pp, tg, tg_logits, check
+    tg_step = time_decode(int(prompt[0]), model.next_token_greedy)
+    model.reset()
+    time_greedy_stream(model, int(prompt[0]), 3)  # the chained step: eager, capture, replay
+    model.reset()
+    return pp, time_greedy_stream(model, int(prompt[0]), TG), tg_logits, tg_step, check
+
+
+def time_greedy_stream(model, first: int, n: int) -> float:
+    """tokens/s of n tokens of LlamaModel.greedy_tokens from position 0 (what generate() runs)."""
+    stream, start = model.greedy_tokens(first, 0), time.perf_counter()
+    for _ in range(n):
+        next(stream)
+    elapsed = time.perf_counter() - start
+    stream.close()
+    return n / elapsed
 
 
 def graph_only_tps(model) -> str:
@@ -167,9 +184,9 @@ def bench_one(label: str, type_name: str, path: Path, kernel: str, card: tuple[s
     n_layers = gguf.GGUFReader(str(path)).fields["llama.block_count"].contents()
     model = load_model(path, BackendSpec.single_gpu(int(n_layers), kernel), n_ctx=1024)
     try:
-        pp, tg, tg_logits, check = check_then_time(model, np.random.default_rng(1))
+        pp, tg, tg_logits, tg_step, check = check_then_time(model, np.random.default_rng(1))
         ops = model.segments[0].ops
-        note = (f"{graph_only_tps(model)}, fused q8_1: {ops.fused_q8_note}, split-KV: {ops.split_kv_note}, "
+        note = (f"{graph_only_tps(model)}, step by step {tg_step:.1f} t/s, fused q8_1: {ops.fused_q8_note}, split-KV: {ops.split_kv_note}, "
                 f"rope in attention: {ops.rope_in_attention_note}")
     finally:
         model.close()

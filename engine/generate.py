@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +137,22 @@ def greedy_on_model(model: Any, sampler: SamplerParams) -> bool:
     return sampler.is_greedy and sampler.repetition_penalty == 1.0 and hasattr(model, "next_token_greedy")
 
 
+def _greedy_stream(model: Any, token: int, pos: int) -> Iterator[int]:
+    """The model's greedy tokens after ``token`` at ``pos`` (LlamaModel.greedy_tokens: steps chained
+    on the GPU), or one ``next_token_greedy`` call per token for models without it."""
+    stream = getattr(model, "greedy_tokens", None)
+    if stream is not None:
+        return stream(token, pos)
+    return _step_by_step(model, token, pos)
+
+
+def _step_by_step(model: Any, token: int, pos: int) -> Iterator[int]:
+    while True:
+        token = model.next_token_greedy(token, pos)
+        yield token
+        pos += 1
+
+
 @dataclass
 class _DecodeState:
     """The mutable bookkeeping of one decode run (local to one generate call)."""
@@ -170,30 +186,37 @@ def decode_n_tokens(
     on_model = greedy_on_model(model, params.sampler)
     pos = len(state.history)
     next_token = None  # the model's greedy choice after the last step (on_model), else from logits
-    for _ in range(max(0, params.max_tokens)):
-        if cancel is not None and cancel.is_set():
-            state.reason = "cancelled"
-            break
-        token = next_token if next_token is not None else sample(logits, params.sampler, state.history, rng)
-        if token in eog:
-            state.reason = "eos"
-            break
-        state.generated.append(token)
-        state.history.append(token)
-        _emit(state, scanner.feed(detok.push(token)), on_text)
-        if scanner.matched:
-            state.reason = "stop"
-            return
-        if len(state.generated) >= params.max_tokens:
-            break
-        if pos >= model.n_ctx:
-            state.reason = "context"
-            break
-        if on_model:
-            next_token = model.next_token_greedy(token, pos)
-        else:
-            logits = decode_one_token(model, token, pos)
-        pos += 1
+    greedy = None  # on_model: the model's greedy stream (it feeds back each token it yields)
+    try:
+        for _ in range(max(0, params.max_tokens)):
+            if cancel is not None and cancel.is_set():
+                state.reason = "cancelled"
+                break
+            token = next_token if next_token is not None else sample(logits, params.sampler, state.history, rng)
+            if token in eog:
+                state.reason = "eos"
+                break
+            state.generated.append(token)
+            state.history.append(token)
+            _emit(state, scanner.feed(detok.push(token)), on_text)
+            if scanner.matched:
+                state.reason = "stop"
+                return
+            if len(state.generated) >= params.max_tokens:
+                break
+            if pos >= model.n_ctx:
+                state.reason = "context"
+                break
+            if on_model:
+                if greedy is None:
+                    greedy = _greedy_stream(model, token, pos)
+                next_token = next(greedy)
+            else:
+                logits = decode_one_token(model, token, pos)
+            pos += 1
+    finally:
+        if greedy is not None:
+            greedy.close()  # a step queued ahead only wrote a cache row past the end
     _emit(state, scanner.feed(detok.flush()), on_text)
     if scanner.matched:
         state.reason = "stop"

@@ -44,6 +44,7 @@ MAX_HEAD_DIM = 256  # ql_attention keeps one head in shared memory
 THREADS = 256  # also ql_attention's required block size (its shared partial sums)
 MAX_KV_SPLITS = 8  # split-KV decode attention: at most this many blocks per head
 ARGMAX_THREADS = 1024  # ql_argmax: one CTA over the logits
+TOKEN_RING = 64  # chained greedy steps: tokens kept in page-locked host memory (> steps in flight)
 
 
 def _load_layer_module() -> cupy.RawModule:
@@ -77,13 +78,14 @@ class CudaOps:
             self.k_attn_split = module.get_function("ql_attention_split")
             self.k_attn_split_rope = module.get_function("ql_attention_split_rope")
             self.k_attn_merge = module.get_function("ql_attention_merge")
-            self.k_argmax = module.get_function("ql_argmax")
+            self.k_argmax, self.k_argmax_chain = module.get_function("ql_argmax"), module.get_function("ql_argmax_chain")
             self.n_sm = int(cupy.cuda.runtime.getDeviceProperties(device_id)["multiProcessorCount"])
             self.step_buffer = cupy.zeros((2,), cupy.int32)  # [token id, position] of a one-token step
             self.token_buffer, self.pos_buffer = self.step_buffer[:1], self.step_buffer[1:]  # (1,) views
             self._step_host = cupyx.empty_pinned((2,), np.int32)  # staging for set_step's one copy
             self._pinned: dict[tuple[int, ...], np.ndarray] = {}  # (1, n) logits staging, per shape
             self._token_host = cupyx.empty_pinned((1,), np.int32)  # staging for download_token
+            self._token_ring = cupyx.empty_pinned((TOKEN_RING,), np.int32)  # argmax_chain's tokens, by position
             self._no_q8 = (cupy.zeros((32,), cupy.int8), cupy.zeros((2,), cupy.float32))  # never read: want_q 0
         self.fused_q8: bool | None = None  # None until checked on the first quantized weight
         self.fused_q8_note = "not checked yet"
@@ -335,6 +337,22 @@ class CudaOps:
         self.launch(self.k_argmax, (1,), (ARGMAX_THREADS,), (row, np.int32(row.shape[0]), token))
         return token
 
+    def argmax_chain(self, logits: Any) -> Any:
+        """Greedy sampling that feeds the next step on the device: the argmax of the last row of
+        ``logits`` becomes the token in ``step_buffer`` and the position there advances by one,
+        so the same decode step (graph) can run again without the host; the token also lands in
+        a page-locked ring the kernel writes directly (``chained_token`` reads it once the step
+        is done). Returns the step buffer."""
+        row = cupy.ascontiguousarray(logits[-1])  # (n_vocab,)
+        ring = np.int64(_mapped_pointer(self._token_ring))
+        self.launch(self.k_argmax_chain, (1,), (ARGMAX_THREADS,),
+                    (row, np.int32(row.shape[0]), self.step_buffer, ring, np.int32(TOKEN_RING)))
+        return self.step_buffer
+
+    def chained_token(self, pos: int) -> int:
+        """The token argmax_chain chose after position ``pos`` (its step must have finished)."""
+        return int(self._token_ring[pos % TOKEN_RING])
+
     def add_(self, x: Any, y: Any) -> Any:
         x += y
         return x
@@ -345,6 +363,12 @@ class CudaOps:
         if other is not None and other is not self.stream:
             with self.device:
                 self.stream.wait_event(other.record())
+
+
+def _mapped_pointer(host: np.ndarray) -> int:
+    """The device address of page-locked host memory (the same address under unified addressing)."""
+    address = host.ctypes.data
+    return int(cupy.cuda.runtime.pointerGetAttributes(address).devicePointer or address)
 
 
 def _takes_q8(weight: Any, xq: Any) -> bool:

@@ -303,29 +303,112 @@ __device__ __forceinline__ void ql_prefetch_rows(const float* __restrict__ cache
 #endif
 }
 
+// Split-KV helpers. A warp takes QL_KEYS_AT_ONCE keys at a time (key base + u * n_warps) and
+// loads all their rows before any sum, so their L2 round trips overlap instead of queueing one
+// key after another (a split holds a few dozen keys at decode lengths). Lane l holds dims
+// l + 32 i (i < 8: head_dim <= 256). sc points at the split's first key (shared memory when
+// the split fits QL_SPLIT_SC_SHARED keys, else the global scores row).
+#define QL_KEYS_AT_ONCE 4
+#define QL_SPLIT_SC_SHARED 1024
+
+// Row j of one kv head: the step's own row (new_j, from shared memory) or the cache row.
+__device__ __forceinline__ const float* ql_kv_row(const float* __restrict__ cache, int j, int kv_width, int kv_off,
+                                                  const float* new_row, int new_j) {
+    return j == new_j ? new_row : cache + (size_t)j * kv_width + kv_off;  // (head_dim,) row j
+}
+
+// sc[j - j0] = q . key j for keys [j0, j1).
+__device__ __forceinline__ void ql_split_scores(const float* q_sh, const float* __restrict__ cache_k, float* sc,
+                                                int j0, int j1, int kv_width, int kv_off, int head_dim,
+                                                const float* new_k, int new_j) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    float qv[8];  // q dims lane + 32 i
+#pragma unroll
+    for (int i = 0; i < 8; ++i) qv[i] = lane + 32 * i < head_dim ? q_sh[lane + 32 * i] : 0.0f;
+    for (int base = j0 + warp; base < j1; base += QL_KEYS_AT_ONCE * n_warps) {
+        float kv[QL_KEYS_AT_ONCE][8];  // key base + u n_warps, dims lane + 32 i (0 past the end)
+#pragma unroll
+        for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
+            const int j = base + u * n_warps;
+            const float* kr = ql_kv_row(cache_k, min(j, j1 - 1), kv_width, kv_off, new_k, new_j);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) kv[u][i] = j < j1 && lane + 32 * i < head_dim ? kr[lane + 32 * i] : 0.0f;
+        }
+        float dot[QL_KEYS_AT_ONCE];
+#pragma unroll
+        for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
+            dot[u] = 0.0f;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) dot[u] += qv[i] * kv[u][i];
+        }
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+#pragma unroll
+            for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) dot[u] += __shfl_xor_sync(0xffffffffu, dot[u], o);
+        }
+#pragma unroll
+        for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
+            const int j = base + u * n_warps;
+            if (lane == u && j < j1) sc[j - j0] = dot[u];
+        }
+    }
+}
+
+// part[warp][d] = sum over the warp's keys j of p_j * value j (dims d < head_dim), p_j = sc[j - j0].
+__device__ __forceinline__ void ql_split_values(const float* sc, const float* __restrict__ cache_v,
+                                                float (*part)[256], int j0, int j1, int kv_width, int kv_off,
+                                                int head_dim, const float* new_v, int new_j) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    for (int base = j0 + warp; base < j1; base += QL_KEYS_AT_ONCE * n_warps) {
+        float vv[QL_KEYS_AT_ONCE][8], p[QL_KEYS_AT_ONCE];  // values of key base + u n_warps, its weight
+#pragma unroll
+        for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
+            const int j = base + u * n_warps;
+            const float* vr = ql_kv_row(cache_v, min(j, j1 - 1), kv_width, kv_off, new_v, new_j);
+            p[u] = j < j1 ? sc[j - j0] : 0.0f;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) vv[u][i] = j < j1 && lane + 32 * i < head_dim ? vr[lane + 32 * i] : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) acc[i] += p[u] * vv[u][i];
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        if (lane + 32 * i < head_dim) part[warp][lane + 32 * i] = acc[i];
+    }
+}
+
 // The split's softmax pieces from q_sh (scaled query, shared) over keys [j0, j1): shared by
 // ql_attention_split and ql_attention_split_rope (key/value new_j from new_k/new_v, -1: none).
+// sc_global: the split's scores row in global memory (key j0 first), used when the split has
+// more than QL_SPLIT_SC_SHARED keys.
 __device__ __forceinline__ void ql_split_partials(const float* q_sh, const float* __restrict__ cache_k,
-                                                  const float* __restrict__ cache_v, float* __restrict__ sc,
+                                                  const float* __restrict__ cache_v, float* __restrict__ sc_global,
                                                   int j0, int j1, int kv_width, int kv_off, int head_dim,
                                                   const float* new_k, const float* new_v, int new_j,
                                                   float* __restrict__ o_dst, float* __restrict__ ml_dst) {
     __shared__ float part[QL_BLOCK / 32][256];  // (n_warps, head_dim) per-warp partial outputs
+    __shared__ float sc_shared[QL_SPLIT_SC_SHARED];  // (j1 - j0,) scores, then exp weights
+    float* sc = j1 - j0 <= QL_SPLIT_SC_SHARED ? sc_shared : sc_global;  // sc[j - j0] for key j
     const int n_warps = blockDim.x >> 5;
-    ql_attention_scores(q_sh, cache_k, sc, j0, j1, kv_width, kv_off, head_dim, new_k, new_j);
+    ql_split_scores(q_sh, cache_k, sc, j0, j1, kv_width, kv_off, head_dim, new_k, new_j);
     __syncthreads();
     float m = QL_NEG_INF;
-    for (int j = j0 + threadIdx.x; j < j1; j += blockDim.x) m = fmaxf(m, sc[j]);
+    for (int j = threadIdx.x; j < j1 - j0; j += blockDim.x) m = fmaxf(m, sc[j]);
     m = ql_block_reduce(m, true);  // -inf for an empty split (then no exp below runs)
     float total = 0.0f;
-    for (int j = j0 + threadIdx.x; j < j1; j += blockDim.x) {
+    for (int j = threadIdx.x; j < j1 - j0; j += blockDim.x) {
         const float e = __expf(sc[j] - m);
         sc[j] = e;
         total += e;
     }
     total = ql_block_reduce(total, false);
     __syncthreads();  // every sc[j] = e written above is visible to every warp below
-    ql_attention_values(sc, cache_v, part, j0, j1, kv_width, kv_off, head_dim, new_v, new_j);
+    ql_split_values(sc, cache_v, part, j0, j1, kv_width, kv_off, head_dim, new_v, new_j);
     __syncthreads();
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
         float sum = 0.0f;
@@ -353,8 +436,8 @@ extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) q_sh[d] = qv[d] * scale;
     __syncthreads();
     const size_t slot = ((size_t)t * n_head + h) * n_split + s;  // (t, h, s)
-    ql_split_partials(q_sh, cache_k, cache_v, scores + ((size_t)t * n_head + h) * score_stride, j0, j1, kv_width,
-                      kv_off, head_dim, nullptr, nullptr, -1, part_o + slot * head_dim, part_ml + slot * 2);
+    ql_split_partials(q_sh, cache_k, cache_v, scores + ((size_t)t * n_head + h) * score_stride + j0, j0, j1,
+                      kv_width, kv_off, head_dim, nullptr, nullptr, -1, part_o + slot * head_dim, part_ml + slot * 2);
 }
 
 // One-token decode: rope + KV store + split attention part 1 in one launch (replaces
@@ -408,7 +491,7 @@ extern "C" __global__ void ql_attention_split_rope(const float* __restrict__ qkv
     }
     __syncthreads();
     const size_t slot = (size_t)h * n_split + s;  // (0, h, s)
-    ql_split_partials(q_sh, cache_k, cache_v, scores + (size_t)h * score_stride, j0, j1, kv_width, kv_off,
+    ql_split_partials(q_sh, cache_k, cache_v, scores + (size_t)h * score_stride + j0, j0, j1, kv_width, kv_off,
                       head_dim, k_sh, v_sh, has_new ? now : -1, part_o + slot * head_dim, part_ml + slot * 2);
 }
 
@@ -449,8 +532,8 @@ __device__ __forceinline__ bool ql_argmax_better(float a, int ia, float b, int i
     return a > b || (a == b && ia < ib);
 }
 
-extern "C" __global__ void ql_argmax(const float* __restrict__ x, int n, int* __restrict__ out) {
-    ql_pdl_begin();
+// np.argmax of x (n,) over the CTA; the result is valid in thread 0.
+__device__ int ql_argmax_block(const float* __restrict__ x, int n) {
     __shared__ float best_v[32];
     __shared__ int best_i[32];
     float v = QL_NEG_INF;
@@ -474,6 +557,28 @@ extern "C" __global__ void ql_argmax(const float* __restrict__ x, int n, int* __
             const int oi = __shfl_xor_sync(0xffffffffu, i, o);
             if (ql_argmax_better(ov, oi, v, i)) v = ov, i = oi;
         }
-        if (lane == 0) out[0] = i;
+    }
+    return i;
+}
+
+extern "C" __global__ void ql_argmax(const float* __restrict__ x, int n, int* __restrict__ out) {
+    ql_pdl_begin();
+    const int i = ql_argmax_block(x, n);
+    if (threadIdx.x == 0) out[0] = i;
+}
+
+// Chained greedy decoding: the step just computed the logits x (n,) of token step[0] at
+// position step[1]; its greedy token becomes the next step's input, step = [token, pos + 1],
+// so the next step (the same graph) can run without the host, and ring[pos % ring_size] =
+// token: page-locked host memory (mapped), which the host reads after the step's event.
+extern "C" __global__ void ql_argmax_chain(const float* __restrict__ x, int n, int* __restrict__ step,
+                                           int* __restrict__ ring, int ring_size) {
+    ql_pdl_begin();
+    const int i = ql_argmax_block(x, n);
+    if (threadIdx.x == 0) {
+        const int pos = step[1];
+        ring[pos % ring_size] = i;
+        step[0] = i;
+        step[1] = pos + 1;
     }
 }

@@ -5,7 +5,9 @@ Graphs are kept per (input kind, with tail, argmax): "x" steps copy the input ro
 static buffer; "tokens" steps (``run_tokens``, the first segment when the token embedding lives
 on this device) start from the token id in the device step buffer, so the row lookup is a
 kernel inside the graph. With ``argmax`` (greedy decoding, last segment) the step ends in
-``CudaOps.argmax`` and returns the token id on the device instead of the logits.
+``CudaOps.argmax`` and returns the token id on the device instead of the logits. A "chain" step
+(``queue_chained_step``, greedy decoding on one GPU) ends in ``CudaOps.argmax_chain``: it leaves
+the next token and position in the step buffer, so steps follow each other on the device.
 """
 
 from __future__ import annotations
@@ -78,6 +80,24 @@ class CudaSegment(Segment):
             x = ops.embed(table, ids)  # (T, n_embd)
             out = super().run(x, start_pos, with_tail=with_tail, last_only=last_only)
             return ops.argmax(out) if argmax else out
+
+    def queue_chained_step(self, table: Any) -> Any:
+        """Queue one greedy decode step that reads its token and position from the device step
+        buffer and leaves the next ones there (CudaOps.argmax_chain; needs the tail). Returns an
+        event recorded after it; ``ops.chained_token(pos)`` is valid once the event completes."""
+        ops: CudaOps = self.ops
+        with ops.device, ops.stream:
+            step = lambda: self._chain_step(table)  # noqa: E731
+            if not self.use_graphs or self._replay(("chain", True, True), step) is None:
+                step()  # eager: the first step of its kind, or no graphs
+            event = cupy.cuda.Event(disable_timing=True)
+            event.record(ops.stream)
+            return event
+
+    def _chain_step(self, table: Any) -> Any:
+        pos = Positions(self.ops.pos_buffer, 0, 1)
+        y = self.run_blocks(self.ops.embed_step(table), pos)
+        return self.ops.argmax_chain(self.tail(y))  # (1, n_vocab) logits -> the step buffer
 
     def _replay(self, key: tuple[str, bool, bool], step: Any) -> Any | None:
         """Launch the graph of ``key`` and return its output buffer; None means "run this step

@@ -322,6 +322,31 @@ QL_DEV void ql_dequant(const u8* tab, const u8* __restrict__ blk, int g, float o
     }
 }
 
+// Optional: a type whose group of 8 has one scale may declare
+//   static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]);
+// writing the group unscaled and returning the scale: dequant's out[e] = out[e] * scale (its
+// dequant is then written as dequant_raw followed by that multiply). The 1-column dmmv dots
+// the unscaled values with x and applies the scale once per group (one multiply instead of 8).
+template <class T, class = void>
+struct QlDequantRaw { static constexpr bool HAS = false; };
+template <class T>
+struct QlDequantRaw<T, typename ql_void_type<decltype(T::dequant_raw((const u8*)0, 0, (float*)0))>::type> {
+    static constexpr bool HAS = true;
+};
+
+// T's group g unscaled and its scale where T declares dequant_raw, else dequant's values and 1.
+template <class T>
+QL_DEV float ql_dequant_split(const u8* tab, const u8* __restrict__ blk, int g, float out[8]) {
+    if constexpr (QlDequantRaw<T>::HAS) {
+        static_assert(QlTables<T>::BYTES == 0, "dequant_raw reads no staged table");
+        (void)tab;
+        return T::dequant_raw(blk, g, out);
+    } else {
+        ql_dequant<T>(tab, blk, g, out);
+        return 1.0f;
+    }
+}
+
 // Optional: a type may declare
 //   static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x);
 // = sum_j dequant(w)_j * x[j] over the 32 elements [32c, 32c+32) of one block (x: those 32

@@ -7,7 +7,8 @@ the type headers compile unchanged. Per type the generated source exports
 ``ql_host_vec_dot_<T>(const u8* blk, int c, const int* q, float d, float s)``, plus
 ``ql_host_dot_f32_<T>(const u8* tab, const u8* blk, int c, const float* x)`` (ql_dot_f32<T>: the
 type's whole-chunk dot_f32 when it has one, else the dequant fallback) and
-``ql_host_has_dot_f32_<T>()``.
+``ql_host_has_dot_f32_<T>()``, ``ql_host_dequant_split_<T>(tab, blk, g, out)`` (ql_dequant_split<T>: the
+group unscaled and its scale, the 1-column dmmv's form) and ``ql_host_has_dequant_raw_<T>()``.
 Tables of tables.cuh are plain arrays on the host; :func:`fill_host_tables` fills them.
 """
 
@@ -50,6 +51,11 @@ def harness_source(family: str) -> str:
             f"{{ return ql_dot_f32<{name}>(tab, blk, c, x); }}"
         )
         lines.append(f'extern "C" int ql_host_has_dot_f32_{name}() {{ return QlDotF32<{name}>::HAS ? 1 : 0; }}')
+        lines.append(
+            f'extern "C" float ql_host_dequant_split_{name}(const u8* tab, const u8* blk, int g, float* out) '
+            f"{{ return ql_dequant_split<{name}>(tab, blk, g, out); }}"
+        )
+        lines.append(f'extern "C" int ql_host_has_dequant_raw_{name}() {{ return QlDequantRaw<{name}>::HAS ? 1 : 0; }}')
         if not qt.is_float:
             lines.append(
                 f'extern "C" float ql_host_vec_dot_{name}(const u8* blk, int c, const int* q, float d, float s) '
@@ -104,6 +110,10 @@ def _declare(lib: ctypes.CDLL, family: str) -> None:
         dot_f32.argtypes, dot_f32.restype = [u8p, u8p, ctypes.c_int, fp], ctypes.c_float
         has_dot_f32 = getattr(lib, f"ql_host_has_dot_f32_{qt.name}")
         has_dot_f32.argtypes, has_dot_f32.restype = [], ctypes.c_int
+        split = getattr(lib, f"ql_host_dequant_split_{qt.name}")
+        split.argtypes, split.restype = [u8p, u8p, ctypes.c_int, fp], ctypes.c_float
+        has_raw = getattr(lib, f"ql_host_has_dequant_raw_{qt.name}")
+        has_raw.argtypes, has_raw.restype = [], ctypes.c_int
         if not qt.is_float:
             vec_dot = getattr(lib, f"ql_host_vec_dot_{qt.name}")
             vec_dot.argtypes = [u8p, ctypes.c_int, ip, ctypes.c_float, ctypes.c_float]
@@ -173,6 +183,23 @@ def host_vec_dot_tab(lib: ctypes.CDLL, type_name: str, table: np.ndarray, block:
     fn = getattr(lib, f"ql_host_vec_dot_tab_{type_name}")
     return float(fn(table.ctypes.data, block.ctypes.data, c,
                     q_words.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), d, s))
+
+
+def host_has_dequant_raw(lib: ctypes.CDLL, type_name: str) -> bool:
+    """Whether the type declares dequant_raw (QlDequantRaw<T>::HAS: the 1-column dmmv scales once per group)."""
+    return bool(getattr(lib, f"ql_host_has_dequant_raw_{type_name}")())
+
+
+def host_dequant_split(lib: ctypes.CDLL, type_name: str, block: np.ndarray, g: int,
+                       table: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """ql_dequant_split<T> of group g of one block: (8 float32 values, scale); values x scale is
+    the group as dequant gives it (the scale is 1 for a type without dequant_raw)."""
+    block = np.ascontiguousarray(block, dtype=np.uint8)
+    table_ptr = None if table is None else np.ascontiguousarray(table, dtype=np.uint8).ctypes.data
+    out = np.empty(8, dtype=np.float32)  # (8,) elements 8g..8g+8
+    fn = getattr(lib, f"ql_host_dequant_split_{type_name}")
+    scale = fn(table_ptr, block.ctypes.data, g, out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+    return out, float(scale)
 
 
 def host_has_dot_f32(lib: ctypes.CDLL, type_name: str) -> bool:

@@ -377,11 +377,19 @@ __device__ __forceinline__ void ql_dmmv_group_rows(const u8* tables, u8 (*tile)[
 #pragma unroll
     for (int r = 0; r < R; ++r) {
         float wv[8];  // elements 32c + 8g .. +8 of row r's block
-        ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
+        if constexpr (NCOLS == 1 && QlDequantRaw<T>::HAS) {  // unscaled values, the scale once per group
+            const float scale = ql_dequant_split<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
+            float dot = 0.0f;
 #pragma unroll
-        for (int col = 0; col < NCOLS; ++col) {
+            for (int e = 0; e < 8; ++e) dot = fmaf(wv[e], xv[0][e], dot);
+            acc[0][r] = fmaf(dot, scale, acc[0][r]);
+        } else {
+            ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
 #pragma unroll
-            for (int e = 0; e < 8; ++e) acc[col][r] = fmaf(wv[e], xv[col][e], acc[col][r]);
+            for (int col = 0; col < NCOLS; ++col) {
+#pragma unroll
+                for (int e = 0; e < 8; ++e) acc[col][r] = fmaf(wv[e], xv[col][e], acc[col][r]);
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -136,6 +136,36 @@ class LlamaModel:
             return int(np.argmax(self.forward([token], pos)))
         out, ops = self._run(ids, pos, all_logits=False, argmax=True)
         return ops.download_token(out)
+
+    def greedy_tokens(self, token: int, pos: int) -> Iterator[int]:
+        """Greedy continuation: feeds ``token`` at ``pos`` and yields the greedy next token, then
+        feeds that at ``pos + 1`` and yields the next, and so on (the tokens repeated
+        ``next_token_greedy`` calls give) until the context is full. On one GPU that holds the
+        embedding and the head, each step takes its token from the step before on the device
+        and one step is queued ahead of the one being read, so the GPU never waits for the host;
+        a step queued past the consumer's last token only writes a cache row past the last
+        position (overwritten before it is ever read). Use the model for nothing else while
+        iterating."""
+        self._checked_ids([token], pos)
+        segment = self.segments[0]
+        if len(self.segments) != 1 or self._device_table is None or not hasattr(segment, "queue_chained_step"):
+            yield from self._greedy_step_by_step(token, pos)
+            return
+        segment.ops.set_step(token, pos)
+        done = segment.queue_chained_step(self._device_table)  # the step at pos
+        while True:
+            ahead = segment.queue_chained_step(self._device_table) if pos + 1 < self.n_ctx else None
+            done.synchronize()
+            yield segment.ops.chained_token(pos)
+            if ahead is None:
+                return
+            done, pos = ahead, pos + 1
+
+    def _greedy_step_by_step(self, token: int, pos: int) -> Iterator[int]:
+        while pos < self.n_ctx:
+            token = self.next_token_greedy(token, pos)
+            yield token
+            pos += 1
 
     def _checked_ids(self, tokens: Sequence[int], start_pos: int) -> np.ndarray:
         ids = np.asarray(list(tokens), dtype=np.int64)  # (T,)

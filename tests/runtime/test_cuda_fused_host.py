@@ -191,3 +191,28 @@ def test_split_kv_ranges_cover_every_key_once_and_split_0_is_never_empty(n_kv, n
     keys = [j for j0, j1 in ranges for j in range(j0, j1)]
     assert keys == list(range(n_kv))
     assert ranges[0][1] > ranges[0][0]
+
+
+def _cuda_ops_define(name: str) -> int:
+    import re
+    from importlib import resources
+
+    source = resources.files("engine.backends").joinpath("cuda_ops.cu").read_text()
+    return int(re.search(rf"#define {name} (\d+)", source).group(1))
+
+
+@pytest.mark.parametrize("n_keys", [0, 1, 7, 8, 31, 32, 33, 100, 257, 1100])
+def test_split_scores_and_values_take_every_key_of_the_split_once(n_keys):
+    """ql_split_scores / ql_split_values: warp w takes keys base + u * n_warps for base = j0 + w,
+    j0 + w + QL_KEYS_AT_ONCE * n_warps, ...; lane u writes key u's score at sc[j - j0], which
+    lives in shared memory up to QL_SPLIT_SC_SHARED keys."""
+    n_warps, at_once = 256 // 32, _cuda_ops_define("QL_KEYS_AT_ONCE")  # QL_BLOCK threads per CTA
+    j0 = 13
+    j1 = j0 + n_keys
+    taken = []  # (key, writing lane)
+    for warp in range(n_warps):
+        for base in range(j0 + warp, j1, at_once * n_warps):
+            taken += [(base + u * n_warps, u) for u in range(at_once) if base + u * n_warps < j1]
+    assert sorted(j for j, _ in taken) == list(range(j0, j1))
+    assert all(lane < 32 for _, lane in taken)
+    assert (n_keys <= _cuda_ops_define("QL_SPLIT_SC_SHARED")) == (n_keys < 1100)  # the shared row, then global

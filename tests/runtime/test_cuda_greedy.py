@@ -53,3 +53,48 @@ def test_next_token_greedy_equals_the_argmax_of_the_step_logits(tmp_path, path):
             assert step == want[pos], pos
     finally:
         model.close()
+
+
+def _greedy_run(model, first: int, n: int) -> list[int]:
+    """n tokens of the greedy continuation of ``first`` at position 0, one next_token_greedy call each."""
+    tokens, token = [], first
+    for pos in range(n):
+        token = model.next_token_greedy(token, pos)
+        tokens.append(token)
+    return tokens
+
+
+@pytest.mark.parametrize("path", ["mmvq", "dmmv"])
+def test_chained_greedy_tokens_equal_step_by_step_greedy(tmp_path, path):
+    """greedy_tokens (steps chained on the device, one queued ahead, graph-replayed) yields the
+    tokens of one next_token_greedy call per step; a stream stopped early leaves the model usable
+    at the next position (the step queued ahead only wrote a cache row past it)."""
+    n_ctx = 24
+    model = load_model(small_model(tmp_path, "Q4_K", n_layers=3), BackendSpec.single_gpu(3, path), n_ctx=n_ctx)
+    try:
+        want = _greedy_run(model, PROMPT[0], n_ctx)
+        model.reset()
+        stream = model.greedy_tokens(PROMPT[0], 0)
+        assert list(stream) == want  # to the end of the context, then the stream stops
+        model.reset()
+        stream = model.greedy_tokens(PROMPT[0], 0)
+        first = [next(stream) for _ in range(5)]  # tokens for positions 1..5; the step at 5 is queued
+        stream.close()
+        assert first == want[:5]
+        assert model.next_token_greedy(first[-1], 5) == want[5]  # continues on the host path
+        again = model.greedy_tokens(want[5], 6)  # a second stream picks up from there
+        assert [next(again) for _ in range(4)] == want[6:10]
+        again.close()
+    finally:
+        model.close()
+
+
+def test_chained_greedy_needs_a_valid_start(tmp_path):
+    model = load_model(small_model(tmp_path, "Q4_K", n_layers=2), BackendSpec.single_gpu(2, "mmvq"), n_ctx=8)
+    try:
+        with pytest.raises(ValueError):
+            next(model.greedy_tokens(1, 8))  # past the context
+        with pytest.raises(ValueError):
+            next(model.greedy_tokens(model.n_vocab, 0))  # out of the vocabulary
+    finally:
+        model.close()

@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 
 KERNELS = ("ql_rms_norm", "ql_rope", "ql_kv_store", "ql_rope_kv_store", "ql_attention", "ql_swiglu",
-           "ql_attention_split", "ql_attention_split_rope", "ql_attention_merge", "ql_argmax")
+           "ql_attention_split", "ql_attention_split_rope", "ql_attention_merge", "ql_argmax", "ql_argmax_chain")
 
 
 def _source() -> str:

@@ -206,6 +206,38 @@ def test_greedy_decoding_takes_the_models_own_argmax_and_gives_the_same_text(tok
     assert greedy.greedy_calls == len(plain.calls) - 1  # every decode step after the prefill
 
 
+class StreamScriptedModel(GreedyScriptedModel):
+    """GreedyScriptedModel with a greedy_tokens stream (as LlamaModel has), which runs one step
+    ahead of the token it yields (as the chained GPU steps do) and records when it is closed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.streams, self.closed = 0, 0
+
+    def greedy_tokens(self, token, pos):
+        self.streams += 1
+        try:
+            ahead = self.next_token_greedy(token, pos)
+            while True:
+                token, ahead = ahead, self.next_token_greedy(ahead, pos + 1)
+                yield token
+                pos += 1
+        finally:
+            self.closed += 1
+
+
+@pytest.mark.parametrize("max_tokens,stop", [(1, ()), (3, ()), (50, ()), (50, ("brown",))])
+def test_greedy_decoding_uses_the_models_greedy_stream_and_closes_it(tok, max_tokens, stop):
+    prompt, reply = tok.encode("Once"), tok.encode(" the quick brown fox")
+    params = GenerationParams(sampler=GREEDY, max_tokens=max_tokens, stop=stop)
+    want = generate(ScriptedModel(prompt + reply, tok.n_vocab, end_token=tok.eos_id), tok, prompt, params)
+    model = StreamScriptedModel(prompt + reply, tok.n_vocab, end_token=tok.eos_id)
+    got = generate(model, tok, prompt, params)
+    assert got.token_ids == want.token_ids and got.text == want.text and got.stop_reason == want.stop_reason
+    assert model.streams == (1 if max_tokens > 1 else 0)  # one stream for the whole decode
+    assert model.closed == model.streams  # closed whether the decode ended by length, stop or EOS
+
+
 @pytest.mark.parametrize("sampler", [SamplerParams(temperature=0.0, repetition_penalty=1.3), SamplerParams()])
 def test_a_penalty_or_sampling_keeps_the_logits_on_the_host(tok, sampler):
     prompt, reply = tok.encode("Once"), tok.encode(" the quick brown fox")

@@ -100,3 +100,17 @@ def test_next_token_greedy_is_the_argmax_of_the_step_logits(tmp_path):
         model.next_token_greedy(300, 0)  # out of the vocabulary
     with pytest.raises(ValueError):
         model.next_token_greedy(1, 16)  # past the context
+
+
+def test_greedy_tokens_are_repeated_next_token_greedy_until_the_context_is_full(tmp_path):
+    model = load_model(small_model(tmp_path, "Q4_K"), n_ctx=12)
+    want, token = [], PROMPT[0]
+    for pos in range(12):
+        token = model.next_token_greedy(token, pos)
+        want.append(token)
+    model.reset()
+    assert list(model.greedy_tokens(PROMPT[0], 0)) == want  # stops after position n_ctx - 1
+    model.reset()
+    assert list(model.greedy_tokens(want[4], 5)) != []  # any start inside the context
+    with pytest.raises(ValueError):
+        next(model.greedy_tokens(1, 12))  # past the context
