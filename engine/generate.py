@@ -2,8 +2,9 @@
 
 Works over any model with the runtime contract (``engine.model.LlamaModel``):
 ``reset()``, ``forward(tokens, start_pos, all_logits=False) -> (n_vocab,)`` logits, ``n_ctx``;
-greedy decoding without a repetition penalty uses ``next_token_greedy(token, pos) -> int``
-where the model has it (the argmax then runs on the GPU that holds the output head).
+greedy decoding without a repetition penalty takes the model's own greedy tokens where it has
+them: the stream ``greedy_tokens(token, pos)`` (on one GPU its steps chain on the device), else
+one ``next_token_greedy(token, pos) -> int`` per token (the argmax on the GPU of the output head).
 Text is streamed through ``on_text`` as it becomes final: never a broken UTF-8 character,
 never a stop string (a possible partial match is held back until it is decided).
 """
@@ -132,7 +133,7 @@ def decode_one_token(model: Any, token: int, pos: int) -> np.ndarray:
 
 
 def greedy_on_model(model: Any, sampler: SamplerParams) -> bool:
-    """Whether the next tokens can come from ``model.next_token_greedy`` (the same tokens as
+    """Whether the next tokens can come from the model's own greedy choice (the same tokens as
     ``sample`` on the logits: greedy, no repetition penalty), without the logits on the host."""
     return sampler.is_greedy and sampler.repetition_penalty == 1.0 and hasattr(model, "next_token_greedy")
 

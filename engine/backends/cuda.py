@@ -86,6 +86,7 @@ class CudaOps:
             self._pinned: dict[tuple[int, ...], np.ndarray] = {}  # (1, n) logits staging, per shape
             self._token_host = cupyx.empty_pinned((1,), np.int32)  # staging for download_token
             self._token_ring = cupyx.empty_pinned((TOKEN_RING,), np.int32)  # argmax_chain's tokens, by position
+            self._token_ring_device = np.int64(_mapped_pointer(self._token_ring))  # the kernel's address of it
             self._no_q8 = (cupy.zeros((32,), cupy.int8), cupy.zeros((2,), cupy.float32))  # never read: want_q 0
         self.fused_q8: bool | None = None  # None until checked on the first quantized weight
         self.fused_q8_note = "not checked yet"
@@ -344,9 +345,8 @@ class CudaOps:
         a page-locked ring the kernel writes directly (``chained_token`` reads it once the step
         is done). Returns the step buffer."""
         row = cupy.ascontiguousarray(logits[-1])  # (n_vocab,)
-        ring = np.int64(_mapped_pointer(self._token_ring))
         self.launch(self.k_argmax_chain, (1,), (ARGMAX_THREADS,),
-                    (row, np.int32(row.shape[0]), self.step_buffer, ring, np.int32(TOKEN_RING)))
+                    (row, np.int32(row.shape[0]), self.step_buffer, self._token_ring_device, np.int32(TOKEN_RING)))
         return self.step_buffer
 
     def chained_token(self, pos: int) -> int:

@@ -11,11 +11,21 @@
 // Programmatic dependent launch (as engine/kernels/common.cuh): every kernel lets the next one
 // start early and waits for the previous one before touching global memory. No-ops below
 // sm_90 and for ordinary launches.
-__device__ __forceinline__ void ql_pdl_begin() {
+__device__ __forceinline__ void ql_pdl_allow_next() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void ql_pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
+}
+
+__device__ __forceinline__ void ql_pdl_begin() {
+    ql_pdl_allow_next();
+    ql_pdl_wait();
 }
 #define QL_NEG_INF __int_as_float(0xff800000)
 
@@ -179,14 +189,12 @@ extern "C" __global__ void ql_rope_kv_store(float* __restrict__ qkv, int stride,
 // head h reads kv head h / group. scores: scratch (T, n_head, score_stride). out (T,
 // n_head*head_dim) contiguous; if want_q (needs head_dim % 32 == 0) also as q8_1 into xq/xds.
 // Scores of keys [j0, j1) for one head: warp w takes keys j0 + w, j0 + w + n_warps, ...
-// Key new_j (-1: none) is read from new_k (the step's own key, in shared memory) instead of the cache.
 __device__ __forceinline__ void ql_attention_scores(const float* __restrict__ q_sh, const float* __restrict__ cache_k,
                                                     float* __restrict__ sc, int j0, int j1, int kv_width,
-                                                    int kv_off, int head_dim, const float* new_k = nullptr,
-                                                    int new_j = -1) {
+                                                    int kv_off, int head_dim) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
     for (int j = j0 + warp; j < j1; j += n_warps) {
-        const float* kr = j == new_j ? new_k : cache_k + (size_t)j * kv_width + kv_off;  // (head_dim,) key j
+        const float* kr = cache_k + (size_t)j * kv_width + kv_off;  // (head_dim,) key j
         float dot = 0.0f;
         for (int d = lane; d < head_dim; d += 32) dot += q_sh[d] * kr[d];
         dot = ql_warp_sum(dot);
@@ -196,16 +204,14 @@ __device__ __forceinline__ void ql_attention_scores(const float* __restrict__ q_
 
 // Weighted sum of values [j0, j1) with weights sc: warp w takes keys j0 + w, j0 + w + n_warps, ...;
 // lane owns dims lane + 32 i; each warp's partial sum lands in part[warp] (n_warps, head_dim).
-// Value new_j (-1: none) is read from new_v (shared memory) instead of the cache.
 __device__ __forceinline__ void ql_attention_values(const float* __restrict__ sc, const float* __restrict__ cache_v,
                                                     float (*part)[256], int j0, int j1, int kv_width,
-                                                    int kv_off, int head_dim, const float* new_v = nullptr,
-                                                    int new_j = -1) {
+                                                    int kv_off, int head_dim) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
     float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (int j = j0 + warp; j < j1; j += n_warps) {
         const float pj = sc[j];
-        const float* vr = j == new_j ? new_v : cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
+        const float* vr = cache_v + (size_t)j * kv_width + kv_off;  // (head_dim,) value j
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
             const int d = lane + 32 * i;
@@ -277,12 +283,8 @@ extern "C" __global__ void ql_swiglu(const float* __restrict__ gu, float* __rest
     if (want_q) ql_store_q8_1(o, idx >> 5, threadIdx.x & 31, xq, xds);  // flat chunk of (t, i)
 }
 
-// Split-KV (flash-decoding) attention, part 1: grid (n_head, T, n_split), block exactly QL_BLOCK.
-// Split s of token t takes keys [j0, j1) = [s * chunk, (s + 1) * chunk) clipped to n_kv, with
-// chunk = ceil(n_kv / n_split), and writes its max score m_s, l_s = sum exp(score - m_s) and the
-// unnormalised o_s = sum exp(score - m_s) * value: part_o (T, n_head, n_split, head_dim),
-// part_ml (T, n_head, n_split, 2). An empty split writes m = -inf, l = 0, o = 0. Split 0 is
-// never empty (n_kv >= 1). Arguments as ql_attention; scores rows are shared, ranges disjoint.
+// Split s of n_split takes keys [j0, j1) = [s * chunk, (s + 1) * chunk) clipped to n_kv,
+// chunk = ceil(n_kv / n_split); split 0 is never empty (n_kv >= 1).
 __device__ __forceinline__ void ql_split_range(int n_kv, int s, int n_split, int& j0, int& j1) {
     const int chunk = (n_kv + n_split - 1) / n_split;
     j0 = min(n_kv, s * chunk);
@@ -421,6 +423,12 @@ __device__ __forceinline__ void ql_split_partials(const float* q_sh, const float
     }
 }
 
+// Split-KV (flash-decoding) attention, part 1: grid (n_head, T, n_split), block exactly QL_BLOCK.
+// Split s of token t takes keys [j0, j1) = [s * chunk, (s + 1) * chunk) clipped to n_kv, with
+// chunk = ceil(n_kv / n_split), and writes its max score m_s, l_s = sum exp(score - m_s) and the
+// unnormalised o_s = sum exp(score - m_s) * value: part_o (T, n_head, n_split, head_dim),
+// part_ml (T, n_head, n_split, 2). An empty split writes m = -inf, l = 0, o = 0. Split 0 is
+// never empty (n_kv >= 1). Arguments as ql_attention; scores rows are shared, ranges disjoint.
 extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q_stride,
                                               const float* __restrict__ cache_k, const float* __restrict__ cache_v,
                                               float* __restrict__ scores, int score_stride, const int* __restrict__ pos,
@@ -454,9 +462,7 @@ extern "C" __global__ void ql_attention_split_rope(const float* __restrict__ qkv
                                                    int kv_width, float scale, int rope_dim, int neox,
                                                    float log2_base, float inv_scale, float* __restrict__ part_o,
                                                    float* __restrict__ part_ml) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
+    ql_pdl_allow_next();
     __shared__ float q_sh[256], k_sh[256], v_sh[256];  // (head_dim,) scaled query, the new key and value
     const int h = blockIdx.x, s = blockIdx.z, n_head = gridDim.x, n_split = gridDim.z;
     const int now = pos[0];  // set by the host before the graph started: readable before the wait
@@ -465,9 +471,7 @@ extern "C" __global__ void ql_attention_split_rope(const float* __restrict__ qkv
     const int kv_head = h / group, kv_off = kv_head * head_dim, n_head_kv = kv_width / head_dim;
     ql_prefetch_rows(cache_k, j0, min(j1, now), kv_width, kv_off, head_dim);
     ql_prefetch_rows(cache_v, j0, min(j1, now), kv_width, kv_off, head_dim);
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
+    ql_pdl_wait();
     const bool has_new = j0 <= now && now < j1;  // the (one) split that holds the new position
     const float ps = (float)now * inv_scale;
     const float* q_in = qkv + h * head_dim;                             // (head_dim,) query head h

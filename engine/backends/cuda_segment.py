@@ -87,17 +87,12 @@ class CudaSegment(Segment):
         event recorded after it; ``ops.chained_token(pos)`` is valid once the event completes."""
         ops: CudaOps = self.ops
         with ops.device, ops.stream:
-            step = lambda: self._chain_step(table)  # noqa: E731
+            step = lambda: ops.argmax_chain(self._step(ops.embed_step(table), with_tail=True))  # noqa: E731
             if not self.use_graphs or self._replay(("chain", True, True), step) is None:
                 step()  # eager: the first step of its kind, or no graphs
             event = cupy.cuda.Event(disable_timing=True)
             event.record(ops.stream)
             return event
-
-    def _chain_step(self, table: Any) -> Any:
-        pos = Positions(self.ops.pos_buffer, 0, 1)
-        y = self.run_blocks(self.ops.embed_step(table), pos)
-        return self.ops.argmax_chain(self.tail(y))  # (1, n_vocab) logits -> the step buffer
 
     def _replay(self, key: tuple[str, bool, bool], step: Any) -> Any | None:
         """Launch the graph of ``key`` and return its output buffer; None means "run this step

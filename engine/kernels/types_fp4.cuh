@@ -18,8 +18,8 @@ struct MXFP4 {
     return fp4_e8m0_half(blk[0]);
   }
   static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    const u8* bytes = blk + 1 + 8 * (g & 1);  // (8,) bytes holding elements 8g..8g+7 (any alignment)
-    ql_kv16_dequant8(load_u32_a1(bytes), load_u32_a1(bytes + 4), g >> 1, kvalues_fp4, fp4_e8m0_half(blk[0]), out);
+    const float d = dequant_raw(blk, g, out);
+    for (int e = 0; e < 8; ++e) out[e] *= d;
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     (void)c, (void)s;

@@ -373,7 +373,8 @@ struct IQ4_NL {
     return iq_d(blk);
   }
   static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    iq_kv16_dequant8(blk + 2, g, kvalues_iq4nl, iq_d(blk), out);
+    const float d = dequant_raw(blk, g, out);
+    for (int e = 0; e < 8; ++e) out[e] *= d;
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     (void)c, (void)s;
