@@ -20,8 +20,20 @@ QL_DEV u32 iq_ksigns(u32 s7) { return s7 | (((u32)__popc(s7) & 1u) << 7); }
 // signs8 is set. A carry-free multiply moves bit j to the top bit of byte j, then the sign-
 // replicating permute fills each byte from it: 2 ops and a multiply per word.
 QL_DEV u32 iq_sign_mask_lo(u32 signs8) { return ql_prmt((signs8 & 0x0Fu) * 0x10204080u, 0u, 0xBA98u); }
-QL_DEV u32 iq_sign_mask_hi_bits(u32 bits) { return ql_prmt(bits * 0x01020408u, 0u, 0xBA98u); }  // bits 4..7 (+ 8, 9)
-QL_DEV u32 iq_sign_mask_hi(u32 signs8) { return iq_sign_mask_hi_bits(signs8 & 0xF0u); }
+QL_DEV u32 iq_sign_mask_hi(u32 signs8) { return ql_prmt((signs8 & 0xF0u) * 0x01020408u, 0u, 0xBA98u); }
+
+// The 8 sign bits of a group as one multiplier source: bits 0..6 = signs of values 0..6, bit
+// 28 = the sign of value 7. Each multiply below moves all 8 to their places at once: the
+// partial products of bits 0..6 are 7 bits apart (no carries between them), and bit 28 lands
+// at the top (bit 30 or 31) or falls off the word (checked for every input in
+// tests/kernels/test_iq_sign_bits.py). 7 stored bits s7 (< 128): value 7's sign is their
+// parity, so popc(s7) << 28 (its bits 1, 2 land outside every mask, or off the word).
+QL_DEV u32 iq_sign_source7(u32 s7) { return s7 + ((u32)__popc(s7) << 28); }
+// 8 stored bits s8 (< 256): bit 7 copied to bit 28 (s8 + s8 << 21), then bits 7..27 cleared.
+QL_DEV u32 iq_sign_source8(u32 s8) { return (s8 * 0x00200001u) & 0x1000007Fu; }
+// Byte masks of a sign source (lo: values 0..3, hi: values 4..7), as iq_sign_mask_lo / _hi.
+QL_DEV u32 iq_source_mask_lo(u32 src) { return ql_prmt(src * 0x10204080u, 0u, 0xBA98u); }  // bit j -> 8j + 7
+QL_DEV u32 iq_source_mask_hi(u32 src) { return ql_prmt(src * 0x00020408u, 0u, 0xBA98u); }  // 4 + j -> 8j + 7, 28 -> 31
 
 // A dot of sign-flipped int8 grid values, as two sums: (g ^ m) - m negates the bytes of g
 // flagged in mask m, so the dot is dp4a(g ^ m, q) - dp4a(m, q); the second term is summed
@@ -45,11 +57,10 @@ QL_DEV void iq_dot8(u32 g_lo, u32 g_hi, u32 signs8, const int* q, IqSignedSum& s
   iq_dot8_masked(g_lo, g_hi, iq_sign_mask_lo(signs8), iq_sign_mask_hi(signs8), q, sum);
 }
 
-// The same with 7 stored sign bits s7 (bits 0..6), bit 7 being their parity (iq_ksigns): the
-// popcount goes to bit 7 unmasked, its bits 8, 9 do not reach a byte's top bit in the multiply.
+// The same with 7 stored sign bits s7 (< 128), bit 7 being their parity (iq_ksigns).
 QL_DEV void iq_dot8_ksigns(u32 g_lo, u32 g_hi, u32 s7, const int* q, IqSignedSum& sum) {
-  const u32 upper = (s7 & 0x70u) | ((u32)__popc(s7) << 7);  // bits 4..6 of s7, bit 7 = parity (+ bits 8, 9)
-  iq_dot8_masked(g_lo, g_hi, iq_sign_mask_lo(s7), iq_sign_mask_hi_bits(upper), q, sum);
+  const u32 src = iq_sign_source7(s7);
+  iq_dot8_masked(g_lo, g_hi, iq_source_mask_lo(src), iq_source_mask_hi(src), q, sum);
 }
 
 // Dequantize one group of 8 grid values with sign bits signs8 and group scale dl: the bytes
@@ -69,15 +80,13 @@ QL_DEV void iq_dequant8(u32 g_lo, u32 g_hi, u32 signs8, float dl, float out[8]) 
 // weights come out in the order IQ2_VALUE, which iq2_order_q gives the activations too.
 constexpr int IQ2_VALUE[8] = {0, 4, 1, 5, 2, 6, 3, 7};  // value of nibble n (tables.py: IQ2_NIBBLE_VALUE)
 
-// Sign bits of a group at bit 2 of their values' nibbles: a carry-free multiply (partial
-// products 7 bits apart) moves bit m of lo4 (bits 0..3) to 8m + 2 (nibble 2m) and bit 4 + m of
-// hi (bits 4..7 used; bits 8, 9 fall outside the mask) to 8m + 6 (nibble 2m + 1).
-QL_DEV u32 iq2_sign_nibbles(u32 lo4, u32 hi) {
-  return ((lo4 * 0x00810204u) & 0x04040404u) | ((hi * 0x00810204u) & 0x40404040u);
-}
-QL_DEV u32 iq2_sign_nibbles8(u32 signs8) { return iq2_sign_nibbles(signs8 & 0x0Fu, signs8 & 0xF0u); }
-// 7 stored sign bits s7, bit 7 being their parity (iq_ksigns; popcount bits 8, 9 are ignored).
-QL_DEV u32 iq2_ksign_nibbles(u32 s7) { return iq2_sign_nibbles(s7 & 0x0Fu, (s7 & 0x70u) | ((u32)__popc(s7) << 7)); }
+// Sign bits of a group at bit 2 of their values' nibbles, from a sign source (iq_sign_source*):
+// one multiply (partial products at shifts 2, 9, 16, 23) moves bit m (m < 4) to 8m + 2 (nibble
+// 2m), bit 4 + m (m < 3) to 8m + 6 (nibble 2m + 1) and bit 28 to 30 (nibble 7); the rest of the
+// product misses the mask.
+QL_DEV u32 iq2_sign_nibbles(u32 src) { return (src * 0x00810204u) & 0x44444444u; }
+QL_DEV u32 iq2_sign_nibbles8(u32 signs8) { return iq2_sign_nibbles(iq_sign_source8(signs8)); }  // signs8 < 256
+QL_DEV u32 iq2_ksign_nibbles(u32 s7) { return iq2_sign_nibbles(iq_sign_source7(s7)); }         // s7 < 128, parity
 
 // Dot of one group (selector sel, signs from iq2_sign_nibbles*) with q[0], q[1] in the order
 // of iq2_order_q (values 0, 4, 1, 5 / 2, 6, 3, 7), added to sum.
@@ -227,7 +236,7 @@ struct IQ2_S : IqGlobalTable<IQ2_S> {
     int sums[2] = {0, 0};  // groups 0, 1 / 2, 3 (one scale each)
     for (int l = 0; l < 4; ++l) {
       const u32 index = ((indices >> (8 * l)) & 255u) | ((qh << (8 - 2 * l)) & 0x300u);
-      sums[l >> 1] = iq2_dot8(iq_grid32(tab, index), iq2_sign_nibbles8(signs >> (8 * l)), q + 2 * l, sums[l >> 1]);
+      sums[l >> 1] = iq2_dot8(iq_grid32(tab, index), iq2_sign_nibbles8((signs >> (8 * l)) & 255u), q + 2 * l, sums[l >> 1]);
     }
     const u32 scales = blk[74 + c];
     const int sumi = sums[0] * (2 * (int)(scales & 15u) + 1) + sums[1] * (2 * (int)(scales >> 4) + 1);
