@@ -28,7 +28,15 @@ QL_DEV u32 iq_sign_mask_hi(u32 signs8) { return ql_prmt((signs8 & 0xF0u) * 0x010
 // at the top (bit 30 or 31) or falls off the word (checked for every input in
 // tests/kernels/test_iq_sign_bits.py). 7 stored bits s7 (< 128): value 7's sign is their
 // parity, so popc(s7) << 28 (its bits 1, 2 land outside every mask, or off the word).
-QL_DEV u32 iq_sign_source7(u32 s7) { return s7 + ((u32)__popc(s7) << 28); }
+QL_DEV u32 iq_sign_source7(u32 s7) {
+#if defined(__CUDA_ARCH__)
+  u32 src;
+  asm("mad.lo.u32 %0, %1, 0x10000000, %2;" : "=r"(src) : "r"((u32)__popc(s7)), "r"(s7));  // one IMAD, not a shift and an insert
+  return src;
+#else
+  return s7 + ((u32)__popc(s7) << 28);
+#endif
+}
 // 8 stored bits s8 (< 256): bit 7 copied to bit 28 (s8 + s8 << 21), then bits 7..27 cleared.
 QL_DEV u32 iq_sign_source8(u32 s8) { return (s8 * 0x00200001u) & 0x1000007Fu; }
 // Byte masks of a sign source (lo: values 0..3, hi: values 4..7), as iq_sign_mask_lo / _hi.
