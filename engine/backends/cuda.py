@@ -1,5 +1,6 @@
 """The CUDA backend (CuPy): weights stay quantized on the GPU, mat-vecs through
-engine.kernels (path per device from the BackendSpec), small layer ops from cuda_ops.cu.
+engine.kernels (path per device from the BackendSpec), small layer ops from cuda_ops.cu and
+cuda_attention.cu.
 
 Up to 8 tokens a step use the mat-vec kernels; more dequantize to fp16 and use cuBLAS.
 Decode steps (one token) are captured into a CUDA graph after a warm-up step; the
@@ -47,9 +48,17 @@ ARGMAX_THREADS = 1024  # ql_argmax: one CTA over the logits
 TOKEN_RING = 64  # chained greedy steps: tokens kept in page-locked host memory (> steps in flight)
 
 
+LAYER_SOURCES = ("cuda_ops.cu", "cuda_attention.cu")  # one NVRTC module, in this order
+
+
+def layer_module_source() -> str:
+    """The per-layer ops' CUDA source: the files of LAYER_SOURCES, concatenated."""
+    files = resources.files("engine.backends")
+    return "\n".join(files.joinpath(name).read_text() for name in LAYER_SOURCES)
+
+
 def _load_layer_module() -> cupy.RawModule:
-    source = resources.files("engine.backends").joinpath("cuda_ops.cu").read_text()
-    return cupy.RawModule(code=source, options=("-std=c++17",))
+    return cupy.RawModule(code=layer_module_source(), options=("-std=c++17",))
 
 
 def _blocks(n: int) -> tuple[int]:

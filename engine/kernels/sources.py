@@ -17,7 +17,7 @@ from engine.quant.table import QUANT_TABLE, QuantType
 
 KERNEL_DIR = Path(str(resources.files("engine.kernels")))
 MAX_COLUMNS = 8
-QL_THREADS = 128  # threads per mat-vec CTA (QL_THREADS in matvec.cuh)
+QL_THREADS = 128  # threads per mat-vec CTA (QL_THREADS in matvec_tiles.cuh)
 MODULE_KINDS = ("mmvq", "dmmv")
 FAMILY_HEADERS = {
     "legacy": "types_legacy.cuh",
@@ -57,7 +57,7 @@ SMEM_BUDGET = 18432
 
 
 def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
-    """Output rows per CTA (R in matvec.cuh): many for 1 column (amortises the CTA, the
+    """Output rows per CTA (R in matvec_tiles.cuh): many for 1 column (amortises the CTA, the
     activation loads and the reduction; more bytes in flight), fewer as columns add registers,
     capped so R tiles fit SMEM_BUDGET and a warp's ncols x R sums fit its 32 lanes (ql_reduce_store).
     ``override`` (a tuning knob) replaces the choice by columns; the caps still apply, so a forced

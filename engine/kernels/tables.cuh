@@ -1,4 +1,4 @@
-// Lookup tables of the I-quant and FP4 device functions (types_iq.cuh, types_fp4.cuh).
+// Lookup tables of the I-quant and FP4 device functions (types_iq.cuh, iq_common.cuh, types_fp4.cuh).
 //
 // Filled at module load by engine/kernels/tables.py (upload_tables), from the arrays that
 // engine.quant.grids.lookup_tables() derives from gguf; the names below are the keys of

@@ -53,7 +53,7 @@ def pack_iq1s_nibbles(grid: np.ndarray) -> np.ndarray:
 
 # Nibble n of an IQ2 selector word holds grid value IQ2_NIBBLE_VALUE[n] of its entry: values
 # 0..3 in the even nibbles, 4..7 in the odd ones, so that a carry-free multiply can put sign
-# bit j next to value j (types_iq.cuh: iq2_sign_nibbles).
+# bit j next to value j (iq_common.cuh: iq2_sign_nibbles).
 IQ2_NIBBLE_VALUE = (0, 4, 1, 5, 2, 6, 3, 7)
 
 

@@ -1,4 +1,4 @@
-"""CPU check of the dmmv per-chunk float dot ql_dot_f32<T> (matvec.cuh's 1-column dmmv path),
+"""CPU check of the dmmv per-chunk float dot ql_dot_f32<T> (matvec_dmmv.cuh's 1-column dmmv path),
 compiled with g++ through common.cuh's host fallbacks: for every quantized type, the type's
 whole-chunk dot_f32 where it declares one (QlDotF32<T>::HAS), else the four-dequant-group
 fallback, against float64 NumPy of gguf.quants.dequantize(block) . x.

@@ -1,7 +1,7 @@
 """Every sign pattern of the I-quants with packed sign bits, at every group position, through
 the host-compiled device functions (dequant and vec_dot) against gguf.quants.dequantize.
 
-The sign helpers of types_iq.cuh move all 8 signs of a group with one multiply (the parity of
+The sign helpers of iq_common.cuh move all 8 signs of a group with one multiply (the parity of
 7 stored bits, or the 8th stored bit, goes in at bit 28); a pattern they got wrong would only
 show up in random blocks by chance, so here each of the 128 (7 stored bits) or 256 (8 stored
 bits) patterns sits in every group slot of a chunk. Tolerances as in test_device_functions_host.py.

@@ -195,10 +195,10 @@ def test_split_kv_ranges_cover_every_key_once_and_split_0_is_never_empty(n_kv, n
 
 def _cuda_ops_define(name: str) -> int:
     import re
-    from importlib import resources
 
-    source = resources.files("engine.backends").joinpath("cuda_ops.cu").read_text()
-    return int(re.search(rf"#define {name} (\d+)", source).group(1))
+    from engine.backends.cuda import layer_module_source
+
+    return int(re.search(rf"#define {name} (\d+)", layer_module_source()).group(1))
 
 
 @pytest.mark.parametrize("n_keys", [0, 1, 7, 8, 31, 32, 33, 100, 257, 1100])

@@ -1,6 +1,6 @@
-"""engine/backends/cuda_ops.cu (the per-layer CUDA ops) compiles through NVRTC for the
-oldest dp4a GPU (sm_61) and for Hopper (sm_90), with no GPU and no CUDA headers, and
-exports every kernel the CUDA backend looks up."""
+"""The per-layer CUDA ops (engine/backends/cuda_ops.cu + cuda_attention.cu, one module) compile
+through NVRTC for the oldest dp4a GPU (sm_61) and for Hopper (sm_90), with no GPU and no CUDA
+headers, and export every kernel the CUDA backend looks up."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ KERNELS = ("ql_rms_norm", "ql_rope", "ql_kv_store", "ql_rope_kv_store", "ql_atte
 
 
 def _source() -> str:
-    return resources.files("engine.backends").joinpath("cuda_ops.cu").read_text()
+    from engine.backends.cuda import layer_module_source
+
+    return layer_module_source()
 
 
 def _nvrtc():
@@ -29,12 +31,12 @@ def _nvrtc():
 
 def _compile(arch_option: str, want_cubin: bool) -> bytes | str:
     nvrtc = _nvrtc()
-    prog = nvrtc.createProgram(_source(), "cuda_ops.cu", [], [])
+    prog = nvrtc.createProgram(_source(), "layer_ops.cu", [], [])
     try:
         try:
             nvrtc.compileProgram(prog, [arch_option, "-std=c++17"])
         except nvrtc.NVRTCError:
-            pytest.fail(f"cuda_ops.cu did not compile for {arch_option}:\n{nvrtc.getProgramLog(prog)}")
+            pytest.fail(f"the layer ops did not compile for {arch_option}:\n{nvrtc.getProgramLog(prog)}")
         return nvrtc.getCUBIN(prog) if want_cubin else nvrtc.getPTX(prog)
     finally:
         nvrtc.destroyProgram(prog)
