@@ -21,7 +21,7 @@ QL_DEV u32 iq_sign_mask_hi(u32 signs8) { return ql_prmt((signs8 & 0xF0u) * 0x010
 // tests/kernels/test_iq_sign_bits.py). 7 stored bits s7 (< 128): value 7's sign is their
 // parity, so popc(s7) << 28 (its bits 1, 2 land outside every mask, or off the word).
 QL_DEV u32 iq_sign_source7(u32 s7) {
-#if defined(__CUDA_ARCH__)
+#if QL_ON_DEVICE
   u32 src;
   asm("mad.lo.u32 %0, %1, 0x10000000, %2;" : "=r"(src) : "r"((u32)__popc(s7)), "r"(s7));  // one IMAD, not a shift and an insert
   return src;
