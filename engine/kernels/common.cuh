@@ -324,14 +324,24 @@ QL_DEV void ql_dequant(const u8* tab, const u8* __restrict__ blk, int g, float o
 
 // Optional: a type whose group of 8 has one scale may declare
 //   static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]);
-// writing the group unscaled and returning the scale: dequant's out[e] = out[e] * scale (its
-// dequant is then written as dequant_raw followed by that multiply). The 1-column dmmv dots
+// writing the group unscaled and returning the scale: dequant's out[e] = out[e] * scale (the
+// type then takes its dequant from QlDequantFromRaw<T>). The 1-column dmmv dots
 // the unscaled values with x and applies the scale once per group (one multiply instead of 8).
 template <class T, class = void>
 struct QlDequantRaw { static constexpr bool HAS = false; };
 template <class T>
 struct QlDequantRaw<T, typename ql_void_type<decltype(T::dequant_raw((const u8*)0, 0, (float*)0))>::type> {
     static constexpr bool HAS = true;
+};
+
+// A type with dequant_raw gets its dequant by deriving from QlDequantFromRaw<T>: the
+// group unscaled, then times its scale (the one place that rule is written).
+template <class T>
+struct QlDequantFromRaw {
+    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+        const float scale = T::dequant_raw(blk, g, out);
+        for (int e = 0; e < 8; ++e) out[e] *= scale;
+    }
 };
 
 // T's group g unscaled and its scale where T declares dequant_raw, else dequant's values and 1.

@@ -9,17 +9,13 @@
 // Exact bit patterns, no multiply (so no flush-to-zero question for e < 2).
 QL_DEV float fp4_e8m0_half(u32 e) { return ql_bits_to_f32(e < 2u ? 0x00200000u << e : (e - 1u) << 23); }
 
-struct MXFP4 {
+struct MXFP4 : QlDequantFromRaw<MXFP4> {
   // e u8 @0 | qs[16] @1: element j = kvalues_fp4[low nibble of qs[j]], element 16+j = high nibble
   static constexpr int QK = 32, BYTES = 17;
   static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
     const u8* bytes = blk + 1 + 8 * (g & 1);  // (8,) bytes holding elements 8g..8g+7 (any alignment)
     ql_kv16_dequant8(load_u32_a1(bytes), load_u32_a1(bytes + 4), g >> 1, kvalues_fp4, 1.0f, out);
     return fp4_e8m0_half(blk[0]);
-  }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    const float d = dequant_raw(blk, g, out);
-    for (int e = 0; e < 8; ++e) out[e] *= d;
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     (void)c, (void)s;

@@ -226,16 +226,12 @@ struct IQ1_M : IqGlobalTable<IQ1_M> {
 
 // ---- IQ4 -------------------------------------------------------------------------------
 
-struct IQ4_NL {
+struct IQ4_NL : QlDequantFromRaw<IQ4_NL> {
   // d f16 @0 | qs[16] @2: element j = kvalues[low nibble of qs[j]], element 16+j = high nibble
   static constexpr int QK = 32, BYTES = 18;
   static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
     iq_kv16_dequant8(blk + 2, g, kvalues_iq4nl, 1.0f, out);
     return iq_d(blk);
-  }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    const float d = dequant_raw(blk, g, out);
-    for (int e = 0; e < 8; ++e) out[e] *= d;
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     (void)c, (void)s;

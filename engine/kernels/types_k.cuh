@@ -189,7 +189,7 @@ struct Q5_K {
     }
 };
 
-struct Q6_K {
+struct Q6_K : QlDequantFromRaw<Q6_K> {
     static constexpr int QK = 256, BYTES = 210;  // ql[128] @0 | qh[64] @128 | scales i8[16] @192 | d f16 @208
     static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
         const int c = g >> 2, l0 = 8 * (g & 3), ip = c >> 2, k = c & 3;  // element i = 128ip + 32k + l
@@ -200,10 +200,6 @@ struct Q6_K {
             ql_bytes_to_f32x4(low | (high << 4), 32.0f, out + 4 * h);
         }
         return f16_to_f32(load_u16(blk + 208)) * (float)(i8)blk[192 + 2 * c + (l0 >> 4)];  // d x scale of the 16
-    }
-    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-        const float dl = dequant_raw(blk, g, out);
-        for (int e = 0; e < 8; ++e) out[e] *= dl;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
         const int ip = c >> 2, k = c & 3;  // element i = 128ip + 32k + l

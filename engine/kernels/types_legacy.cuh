@@ -7,7 +7,7 @@
 // which bit 8k + 4 (i = k) is kept.
 QL_DEV u32 ql_qh_bit4(u32 qh, int first) { return (((qh >> first) & 15u) * 0x02040810u) & 0x10101010u; }
 
-struct Q4_0 {
+struct Q4_0 : QlDequantFromRaw<Q4_0> {
     static constexpr int QK = 32, BYTES = 18;  // d f16 @0 | qs[16] @2
     static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
         const u8* qs = blk + 2 + 8 * (g & 1);  // qs[8(g%2) .. +8): low nibbles for g < 2, high after
@@ -15,10 +15,6 @@ struct Q4_0 {
         ql_bytes_to_f32x4((load_u32_a2(qs) >> shift) & 0x0F0F0F0Fu, 8.0f, out);
         ql_bytes_to_f32x4((load_u32_a2(qs + 4) >> shift) & 0x0F0F0F0Fu, 8.0f, out + 4);
         return f16_to_f32(load_u16(blk));
-    }
-    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-        const float d = dequant_raw(blk, g, out);
-        for (int e = 0; e < 8; ++e) out[e] *= d;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
         u32 qs[4];
@@ -55,7 +51,7 @@ struct Q4_1 {
     }
 };
 
-struct Q5_0 {
+struct Q5_0 : QlDequantFromRaw<Q5_0> {
     static constexpr int QK = 32, BYTES = 22;  // d f16 @0 | qh u32 @2 | qs[16] @6
     static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
         const u32 qh = load_u32_a2(blk + 2);
@@ -64,10 +60,6 @@ struct Q5_0 {
         ql_bytes_to_f32x4(((load_u32_a2(qs) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g), 16.0f, out);
         ql_bytes_to_f32x4(((load_u32_a2(qs + 4) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g + 4), 16.0f, out + 4);
         return f16_to_f32(load_u16(blk));
-    }
-    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-        const float d = dequant_raw(blk, g, out);
-        for (int e = 0; e < 8; ++e) out[e] *= d;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
         const u32 qh = load_u32_a2(blk + 2);
@@ -104,17 +96,13 @@ struct Q5_1 {
     }
 };
 
-struct Q8_0 {
+struct Q8_0 : QlDequantFromRaw<Q8_0> {
     static constexpr int QK = 32, BYTES = 34;  // d f16 @0 | qs int8[32] @2
     static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
         const u8* qs = blk + 2 + 8 * g;  // int8 elements 8g..8g+8; ^0x80 makes them unsigned (+128)
         ql_bytes_to_f32x4(load_u32_a2(qs) ^ 0x80808080u, 128.0f, out);
         ql_bytes_to_f32x4(load_u32_a2(qs + 4) ^ 0x80808080u, 128.0f, out + 4);
         return f16_to_f32(load_u16(blk));
-    }
-    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-        const float d = dequant_raw(blk, g, out);
-        for (int e = 0; e < 8; ++e) out[e] *= d;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float) {
         u32 qs[8];
