@@ -169,7 +169,11 @@ __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long
                                              int nchunks, float* __restrict__ out, int accumulate, Body body) {
     typedef QlTile<T> Tile;
     // Two stages of R rows; 16 spare bytes after them: load_u32s_a2 may read 2 bytes past a block.
-    __shared__ __align__(16) u8 tiles[2 * R * Tile::BYTES + 16];
+    // 128-byte aligned (a shared-memory row of the 32 banks): with 16, ptxas may place the tiles
+    // after `partial` at offset 64; the 8B decode shapes, chain-timed on an H100, then ran slower
+    // (Q8_0 4096 x 14336: 23.6 -> 22.5 us aligned, 6144 x 4096: 10.2 -> 9.8; 8B Q8_0 decode 308 ->
+    // 315 t/s; bench/results/raw-2026-12-06-sixth/, bench/results/experiments-2026-12-06.md).
+    __shared__ __align__(128) u8 tiles[2 * R * Tile::BYTES + 16];
     u8(*tile)[R][Tile::BYTES] = reinterpret_cast<u8(*)[R][Tile::BYTES]>(tiles);  // tile[stage][row]
     const int nblocks = nchunks / Tile::CHUNKS_PER_BLOCK;
     const int tiles_per_row = (nblocks + Tile::BLOCKS - 1) / Tile::BLOCKS;
