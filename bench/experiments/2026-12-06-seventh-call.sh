@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (run with the X4 patch applied in the alt tree; .devrun/ was the git-ignored scratch folder of the call)
 # X4 layout, all in one call, by priority: chain-timed shapes + 8B IQ2_XXS decode A/B (alt = X4 tree, base = HEAD),
 # layout GPU tests; then on alt: decode table, IQ2_XXS mat-vec rows (layout / GGUF order), GPU suite with what is left.
 set -u
@@ -12,7 +13,7 @@ rm -rf /tmp/base; mkdir -p /tmp/base; cp -r .devrun/base/engine .devrun/base/ben
 A=$PWD
 (cd /tmp/base && PYTHONPATH=/tmp/site:/tmp/base TYPES=IQ2_XXS SOFT=0 timeout 150 python3 precompile.py > /tmp/pc-base.txt 2>&1) &
 (PYTHONPATH=/tmp/site:$A TYPES=IQ2_XXS,Q4_0,Q4_K,Q8_0,IQ4_XS SOFT=0 timeout 170 python3 .devrun/precompile.py > /tmp/pc-alt.txt 2>&1) &
-(PYTHONPATH=/tmp/site:$A timeout 200 python3 .devrun/x4.py > /tmp/x4.txt 2>&1; echo "x4 rc=$?" >> /tmp/x4.txt) &
+(PYTHONPATH=/tmp/site:$A timeout 200 python3 bench/experiments/2026-12-06-seventh-x4-shapes.py > /tmp/x4.txt 2>&1; echo "x4 rc=$?" >> /tmp/x4.txt) &
 wait; cat /tmp/pc-*.txt; tail -60 /tmp/x4.txt; t "precompile + x4 shapes"
 mkdir -p /tmp/dec
 for rep in 1 2; do for tree in alt base; do
