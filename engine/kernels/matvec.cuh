@@ -73,13 +73,7 @@ __device__ __forceinline__ void ql_mmvq_warps_1col(const u8* __restrict__ w, lon
     ql_pdl_wait();
     if constexpr (QlTables<T>::BYTES > 0) __syncthreads();  // the table, before any lookup
     for (int item = 0; item < items; ++item) {
-        if (item + 1 < items) {
-            advance(next_row0, next_tile);
-            stage((item + 1) & 1, next_row0, next_tile);
-            ql_async_wait<1>();
-        } else {
-            ql_async_wait<0>();
-        }
+        ql_stage_next_and_wait(item, items, next_row0, next_tile, advance, stage);
         __syncwarp();
         const int chunk = tile * 32 + lane;
         if (chunk < nchunks) {

@@ -106,6 +106,22 @@ __device__ __forceinline__ void ql_async_wait() {
 #endif
 }
 
+// The double-buffered walk's step before computing item `item` of `items`: the next item's
+// position is advanced (advance(next_a, next_b)) and its copies started into the other buffer
+// (stage(buffer, next_a, next_b)), then this thread waits until the current item's copies have
+// landed (the caller's barrier publishes them to the CTA or warp).
+template <class Advance, class Stage>
+__device__ __forceinline__ void ql_stage_next_and_wait(int item, int items, int& next_a, int& next_b,
+                                                       Advance advance, Stage stage) {
+    if (item + 1 < items) {
+        advance(next_a, next_b);
+        stage((item + 1) & 1, next_a, next_b);
+        ql_async_wait<1>();
+    } else {
+        ql_async_wait<0>();
+    }
+}
+
 // Smallest power of two >= n (n >= 1).
 __host__ __device__ constexpr int ql_pow2_ceil(int n) { return n <= 1 ? 1 : 2 * ql_pow2_ceil((n + 1) / 2); }
 
@@ -195,13 +211,7 @@ __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long
     if (items > 0) stage(0, row0, 0);  // weights only: they stream in while an earlier kernel drains
     ql_pdl_wait();  // activations and outputs from here on
     for (int item = 0; item < items; ++item) {
-        if (item + 1 < items) {
-            advance(next_row0, next_block0);
-            stage((item + 1) & 1, next_row0, next_block0);
-            ql_async_wait<1>();
-        } else {
-            ql_async_wait<0>();
-        }
+        ql_stage_next_and_wait(item, items, next_row0, next_block0, advance, stage);
         __syncthreads();
         body(tile[item & 1], block0, min(Tile::BLOCKS, nblocks - block0), acc);
         if (block0 + Tile::BLOCKS >= nblocks) {  // the row group's last tile
