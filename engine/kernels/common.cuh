@@ -54,6 +54,7 @@ typedef unsigned long long u64;
 #define QL_ON_DEVICE 1
 #define QL_DEV __device__ __forceinline__
 #else
+#include <math.h>  // fmaf
 #define QL_ON_DEVICE 0
 #define QL_DEV inline
 #define __device__
@@ -334,15 +335,42 @@ struct QlDequantRaw<T, typename ql_void_type<decltype(T::dequant_raw((const u8*)
     static constexpr bool HAS = true;
 };
 
+// Optional with dequant_raw, for a group of the form scale * v + offset (Q4_1: d * q + m):
+//   static QL_DEV float dequant_offset(const u8* __restrict__ blk, int g);
+// The 1-column dmmv then adds offset * sum(x) once per group and row, sum(x) once per group.
+template <class T, class = void>
+struct QlDequantOffset { static constexpr bool HAS = false; };
+template <class T>
+struct QlDequantOffset<T, typename ql_void_type<decltype(T::dequant_offset((const u8*)0, 0))>::type> {
+    static constexpr bool HAS = true;
+};
+
 // A type with dequant_raw gets its dequant by deriving from QlDequantFromRaw<T>: the
-// group unscaled, then times its scale (the one place that rule is written).
+// group unscaled, then times its scale, plus its offset where it has one (fused: one rounding;
+// the one place that rule is written).
 template <class T>
 struct QlDequantFromRaw {
     static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
         const float scale = T::dequant_raw(blk, g, out);
-        for (int e = 0; e < 8; ++e) out[e] *= scale;
+        if constexpr (QlDequantOffset<T>::HAS) {
+            const float offset = T::dequant_offset(blk, g);
+            for (int e = 0; e < 8; ++e) out[e] = fmaf(out[e], scale, offset);
+        } else {
+            for (int e = 0; e < 8; ++e) out[e] *= scale;
+        }
     }
 };
+
+// T's group offset where it declares dequant_offset, else 0.
+template <class T>
+QL_DEV float ql_dequant_offset(const u8* __restrict__ blk, int g) {
+    if constexpr (QlDequantOffset<T>::HAS) {
+        return T::dequant_offset(blk, g);
+    } else {
+        (void)blk, (void)g;
+        return 0.0f;
+    }
+}
 
 // T's group g unscaled and its scale where T declares dequant_raw, else dequant's values and 1.
 template <class T>

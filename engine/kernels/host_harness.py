@@ -8,7 +8,8 @@ the type headers compile unchanged. Per type the generated source exports
 ``ql_host_dot_f32_<T>(const u8* tab, const u8* blk, int c, const float* x)`` (ql_dot_f32<T>: the
 type's whole-chunk dot_f32 when it has one, else the dequant fallback) and
 ``ql_host_has_dot_f32_<T>()``, ``ql_host_dequant_split_<T>(tab, blk, g, out)`` (ql_dequant_split<T>: the
-group unscaled and its scale, the 1-column dmmv's form) and ``ql_host_has_dequant_raw_<T>()``.
+group unscaled and its scale, the 1-column dmmv's form), ``ql_host_dequant_offset_<T>(blk, g)`` and
+``ql_host_has_dequant_raw_<T>()``.
 Tables of tables.cuh are plain arrays on the host; :func:`fill_host_tables` fills them.
 """
 
@@ -56,6 +57,10 @@ def harness_source(family: str) -> str:
             f"{{ return ql_dequant_split<{name}>(tab, blk, g, out); }}"
         )
         lines.append(f'extern "C" int ql_host_has_dequant_raw_{name}() {{ return QlDequantRaw<{name}>::HAS ? 1 : 0; }}')
+        lines.append(
+            f'extern "C" float ql_host_dequant_offset_{name}(const u8* blk, int g) '
+            f"{{ return ql_dequant_offset<{name}>(blk, g); }}"
+        )
         if not qt.is_float:
             lines.append(
                 f'extern "C" float ql_host_vec_dot_{name}(const u8* blk, int c, const int* q, float d, float s) '
@@ -114,6 +119,8 @@ def _declare(lib: ctypes.CDLL, family: str) -> None:
         split.argtypes, split.restype = [u8p, u8p, ctypes.c_int, fp], ctypes.c_float
         has_raw = getattr(lib, f"ql_host_has_dequant_raw_{qt.name}")
         has_raw.argtypes, has_raw.restype = [], ctypes.c_int
+        offset = getattr(lib, f"ql_host_dequant_offset_{qt.name}")
+        offset.argtypes, offset.restype = [u8p, ctypes.c_int], ctypes.c_float
         if not qt.is_float:
             vec_dot = getattr(lib, f"ql_host_vec_dot_{qt.name}")
             vec_dot.argtypes = [u8p, ctypes.c_int, ip, ctypes.c_float, ctypes.c_float]
@@ -200,6 +207,13 @@ def host_dequant_split(lib: ctypes.CDLL, type_name: str, block: np.ndarray, g: i
     fn = getattr(lib, f"ql_host_dequant_split_{type_name}")
     scale = fn(table_ptr, block.ctypes.data, g, out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
     return out, float(scale)
+
+
+def host_dequant_offset(lib: ctypes.CDLL, type_name: str, block: np.ndarray, g: int) -> float:
+    """ql_dequant_offset<T> of group g of one block: the offset of scale * value + offset (0 for
+    a type without dequant_offset)."""
+    block = np.ascontiguousarray(block, dtype=np.uint8)
+    return float(getattr(lib, f"ql_host_dequant_offset_{type_name}")(block.ctypes.data, g))
 
 
 def host_has_dot_f32(lib: ctypes.CDLL, type_name: str) -> bool:

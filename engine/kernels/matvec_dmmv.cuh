@@ -25,15 +25,19 @@ struct QlRotateGroups { static constexpr bool YES = QlTile<T>::CHUNKS_PER_BLOCK 
 template <class T, int NCOLS, int R>
 __device__ __forceinline__ void ql_dmmv_group_rows(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
                                                    int g, const float (&xv)[NCOLS][8], float (&acc)[NCOLS][R]) {
+    float xsum = 0.0f;  // sum of the group's x, for the offset term (dequant_offset): once for all R rows
+    if constexpr (NCOLS == 1 && QlDequantOffset<T>::HAS) xsum = ql_sum_f32(xv[0], 8);
 #pragma unroll
     for (int r = 0; r < R; ++r) {
         float wv[8];  // elements 32c + 8g .. +8 of row r's block
         if constexpr (NCOLS == 1 && QlDequantRaw<T>::HAS) {  // unscaled values, the scale once per group
-            const float scale = ql_dequant_split<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
+            const u8* b = tile[r] + blk * T::BYTES;
+            const float scale = ql_dequant_split<T>(tables, b, 4 * c + g, wv);
             float dot = 0.0f;
 #pragma unroll
             for (int e = 0; e < 8; ++e) dot = fmaf(wv[e], xv[0][e], dot);
             acc[0][r] = fmaf(dot, scale, acc[0][r]);
+            if constexpr (QlDequantOffset<T>::HAS) acc[0][r] = fmaf(ql_dequant_offset<T>(b, 4 * c + g), xsum, acc[0][r]);
         } else {
             ql_dequant<T>(tables, tile[r] + blk * T::BYTES, 4 * c + g, wv);
 #pragma unroll

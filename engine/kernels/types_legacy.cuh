@@ -29,16 +29,16 @@ struct Q4_0 : QlDequantFromRaw<Q4_0> {
     }
 };
 
-struct Q4_1 {
+struct Q4_1 : QlDequantFromRaw<Q4_1> {
     static constexpr int QK = 32, BYTES = 20;  // d f16 @0 | m f16 @2 | qs[16] @4
-    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {  // q; value = d q + m
         const u8* qs = blk + 4 + 8 * (g & 1);  // qs[8(g%2) .. +8)
         const int shift = (g >> 1) * 4;
         ql_bytes_to_f32x4((load_u32_a4(qs) >> shift) & 0x0F0F0F0Fu, 0.0f, out);
         ql_bytes_to_f32x4((load_u32_a4(qs + 4) >> shift) & 0x0F0F0F0Fu, 0.0f, out + 4);
-        const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
-        for (int e = 0; e < 8; ++e) out[e] = d * out[e] + m;
+        return f16_to_f32(load_u16(blk));
     }
+    static QL_DEV float dequant_offset(const u8* __restrict__ blk, int) { return f16_to_f32(load_u16(blk + 2)); }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
         int sum_lo = 0, sum_hi16 = 0;  // high nibbles stay in place: 16 x their dot
         for (int i = 0; i < 4; ++i) {

@@ -1,8 +1,9 @@
 """CPU check of ql_dequant_split<T> (the 1-column dmmv's form of dequant: a group of 8 unscaled
-plus one scale, for the types that declare dequant_raw), compiled with g++ through common.cuh's
-host fallbacks: values x scale are bit for bit what dequant gives, and equal
-gguf.quants.dequantize; for the other types the scale is 1 and the values are dequant's.
-The dmmv's dot of the unscaled values with x, scaled once, against float64 NumPy.
+plus one scale, and an offset for the types that declare dequant_offset), compiled with g++
+through common.cuh's host fallbacks: values x scale + offset (one rounding) are bit for bit what
+dequant gives, and equal gguf.quants.dequantize; for the other types the scale is 1, the offset
+0 and the values are dequant's. The dmmv's dot of the unscaled values with x, scaled once, plus
+offset x sum(x), against float64 NumPy.
 
 Tolerance of the dot: |got - ref| <= 1e-7 + 1e-5 * sum_j |w_j x_j| (float32), as the vec_dot checks.
 """
@@ -18,7 +19,8 @@ from engine.quant.table import QUANT_TABLE, QUANTIZED_TYPES
 
 N_BLOCKS = 6
 # Types whose group of 8 has one scale and that declare dequant_raw (measured faster in the 1-column dmmv on an H100; IQ4_XS measured 3 % slower at 4096x14336, so it has none).
-RAW_TYPES = {"Q4_0", "Q5_0", "Q8_0", "Q6_K", "IQ4_NL", "MXFP4"}
+RAW_TYPES = {"Q4_0", "Q4_1", "Q5_0", "Q8_0", "Q6_K", "IQ4_NL", "MXFP4"}
+OFFSET_TYPES = {"Q4_1"}  # of those, the ones whose group is scale * value + offset (dequant_offset)
 
 
 @pytest.mark.parametrize("type_name", [qt.name for qt in QUANTIZED_TYPES])
@@ -38,11 +40,15 @@ def test_split_values_times_scale_are_dequant(host_libraries, type_name):
         whole = host_harness.host_dequant_block_tab(lib, type_name, table, blocks[i], qt.block_elems)  # (QK,)
         for g in range(qt.block_elems // 8):
             values, scale = host_harness.host_dequant_split(lib, type_name, blocks[i], g, table)
+            offset = host_harness.host_dequant_offset(lib, type_name, blocks[i], g)
             if type_name not in RAW_TYPES:
                 assert scale == 1.0
-            np.testing.assert_array_equal(values * np.float32(scale), whole[8 * g : 8 * g + 8])
-            np.testing.assert_allclose((values * np.float32(scale)).astype(np.float64), weights[i, 8 * g : 8 * g + 8],
-                                       rtol=1e-6, atol=0)
+            if type_name not in OFFSET_TYPES:
+                assert offset == 0.0
+            # one rounding, as fmaf: the float64 product of two float32 is exact, and so is the sum here
+            group = (values.astype(np.float64) * scale + offset).astype(np.float32)  # (8,)
+            np.testing.assert_array_equal(group, whole[8 * g : 8 * g + 8])
+            np.testing.assert_allclose(group.astype(np.float64), weights[i, 8 * g : 8 * g + 8], rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize("type_name", sorted(RAW_TYPES))
@@ -56,8 +62,9 @@ def test_the_dmmv_group_dot_matches_float64(host_libraries, type_name):
         for g in range(qt.block_elems // 8):
             x = (rng.standard_normal(8) * rng.uniform(0.1, 10)).astype(np.float32)  # (8,) elements 8g..8g+8
             values, scale = host_harness.host_dequant_split(lib, type_name, blocks[i], g)
+            offset = host_harness.host_dequant_offset(lib, type_name, blocks[i], g)
             dot = np.float32(0.0)
             for e in range(8):
                 dot = np.float32(values[e] * x[e] + dot)
-            got = float(np.float32(dot * np.float32(scale)))
+            got = float(np.float32(dot * np.float32(scale)) + np.float32(offset) * np.float32(x.sum(dtype=np.float32)))
             assert_dot_close(got, weights[i, 8 * g : 8 * g + 8] * x.astype(np.float64), f"{type_name} block {i} group {g}")
