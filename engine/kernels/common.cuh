@@ -236,6 +236,19 @@ QL_DEV float ql_dot_bytes4(u32 v, float bias, const float* x, float acc) {
     return f[3] * x[3] + (f[2] * x[2] + (f[1] * x[1] + (f[0] * x[0] + acc)));
 }
 
+// acc + sum_i f_i x[i], f_i = 1 + u_i / 128, for a word m whose byte i is 0x80 | u_i (u_i < 128):
+// one permute builds the bits 0x3F80_0000 | u_i << 16 of f_i (the byte's top bit is the
+// exponent's lowest), so an element costs a permute and a multiply-add, no subtract
+// (ql_bytes_to_f32x4 needs one). The caller takes sum(x) off once per chunk: sum(u x) =
+// 128 (acc - sum(x)). With u = v << s (v < 2^(7 - s)) the float is 1 + v / 2^(7 - s), and the
+// subtraction cancels about log2(2^(7 - s) / mean v) bits (1 to 2 for the types using it).
+QL_DEV float ql_dot_unit4(u32 m, const float* x, float acc) {
+    acc = fmaf(ql_bits_to_f32(__byte_perm(m, 0x3F000000u, 0x7044u)), x[0], acc);  // bytes 0, 0, m.0, 0x3F
+    acc = fmaf(ql_bits_to_f32(__byte_perm(m, 0x3F000000u, 0x7144u)), x[1], acc);
+    acc = fmaf(ql_bits_to_f32(__byte_perm(m, 0x3F000000u, 0x7244u)), x[2], acc);
+    return fmaf(ql_bits_to_f32(__byte_perm(m, 0x3F000000u, 0x7344u)), x[3], acc);
+}
+
 // Sum of n floats (n a multiple of 4), pairwise by 4-element partial sums.
 QL_DEV float ql_sum_f32(const float* x, int n) {
     float sum = 0.0f;

@@ -135,10 +135,14 @@ struct Q4_K {
         u32 qs[8];  // qs[32(c/2) .. +32): element l in byte l, nibble c%2
         ql_load_u32x4_a16(blk + 16 + 32 * (c >> 1), qs);  // bytes 0..15 (BYTES = 144: 16-B aligned)
         ql_load_u32x4_a16(blk + 32 + 32 * (c >> 1), qs + 4);  // bytes 16..31
+        // sum of (1 + q / 16) x (ql_dot_unit4, bytes 0x80 | q << 3): a rotation puts the chunk's
+        // nibble at bits 3..6 of each byte (even c: left by 3, odd c: right by 1), the rest is masked off
+        const u32 turn = (c & 1) ? 1u : 29u;  // rotate right by
         float sum = 0.0f;
-        for (int i = 0; i < 8; ++i) sum = ql_dot_bytes4((qs[i] >> (4 * (c & 1))) & 0x0F0F0F0Fu, 0.0f, x + 4 * i, sum);
+        for (int i = 0; i < 8; ++i) sum = ql_dot_unit4((ql_funnel_r(qs[i], qs[i], turn) & 0x78787878u) | 0x80808080u, x + 4 * i, sum);
+        const float xsum = ql_sum_f32(x, 32);
         const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
-        return dl * sum - ml * ql_sum_f32(x, 32);
+        return dl * 16.0f * (sum - xsum) - ml * xsum;  // sum(q x) = 16 (sum - sum(x))
     }
 };
 
@@ -179,13 +183,17 @@ struct Q5_K {
         ql_load_u32x4_a16(blk + 64 + 32 * (c >> 1), qs + 4);
         ql_load_u32x4_a16(blk + 16, qh);
         ql_load_u32x4_a16(blk + 32, qh + 4);
+        // sum of (1 + q / 32) x (ql_dot_unit4, bytes 0x80 | q << 2): rotations put the chunk's nibble
+        // at bits 2..5 of each byte (even c: left by 2, odd c: right by 2) and qh bit c at bit 6
+        const u32 turn_low = (c & 1) ? 2u : 30u, turn_high = (u32)(c + 26) & 31u;  // rotate right by
         float sum = 0.0f;
         for (int i = 0; i < 8; ++i) {
-            const u32 low = (qs[i] >> (4 * (c & 1))) & 0x0F0F0F0Fu, high = (qh[i] >> c) & 0x01010101u;  // qh bit c
-            sum = ql_dot_bytes4(low | (high << 4), 0.0f, x + 4 * i, sum);
+            const u32 low = (ql_funnel_r(qs[i], qs[i], turn_low) & 0x3C3C3C3Cu) | 0x80808080u;
+            sum = ql_dot_unit4((ql_funnel_r(qh[i], qh[i], turn_high) & 0x40404040u) | low, x + 4 * i, sum);
         }
+        const float xsum = ql_sum_f32(x, 32);
         const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
-        return dl * sum - ml * ql_sum_f32(x, 32);
+        return dl * 32.0f * (sum - xsum) - ml * xsum;  // sum(q x) = 32 (sum - sum(x))
     }
 };
 
