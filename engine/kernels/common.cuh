@@ -165,7 +165,7 @@ QL_DEV u32 load_u32_a2(const u8* p) {  // p: 2-byte aligned, two u16 loads
 }
 QL_DEV u32 load_u32_a4(const u8* p) { return *(const u32*)p; }  // p: 4-byte aligned
 
-// The 32 bits at byte offset shift / 8 of the 64-bit value hi:lo (shift 0 or 16 here).
+// The 32 bits at bit offset shift (0..31) of the 64-bit value hi:lo.
 QL_DEV u32 ql_funnel_r(u32 lo, u32 hi, u32 shift) {
 #if QL_ON_DEVICE
     return __funnelshift_r(lo, hi, shift);
@@ -173,6 +173,9 @@ QL_DEV u32 ql_funnel_r(u32 lo, u32 hi, u32 shift) {
     return (u32)((((u64)hi << 32) | lo) >> shift);
 #endif
 }
+
+// x rotated right by n (0..31) bits: one funnel shift.
+QL_DEV u32 ql_rotr(u32 x, u32 n) { return ql_funnel_r(x, x, n); }
 
 // N little-endian words from p with the low address bits MISALIGN_BITS (2: p 2-byte aligned;
 // 3: any p) unknown: N + 1 aligned 4-byte loads and a funnel shift each, instead of 2N u16 or 4N

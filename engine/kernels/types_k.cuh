@@ -139,7 +139,7 @@ struct Q4_K {
         // nibble at bits 3..6 of each byte (even c: left by 3, odd c: right by 1), the rest is masked off
         const u32 turn = (c & 1) ? 1u : 29u;  // rotate right by
         float sum = 0.0f;
-        for (int i = 0; i < 8; ++i) sum = ql_dot_unit4((ql_funnel_r(qs[i], qs[i], turn) & 0x78787878u) | 0x80808080u, x + 4 * i, sum);
+        for (int i = 0; i < 8; ++i) sum = ql_dot_unit4((ql_rotr(qs[i], turn) & 0x78787878u) | 0x80808080u, x + 4 * i, sum);
         const float xsum = ql_sum_f32(x, 32);
         const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
         return dl * 16.0f * (sum - xsum) - ml * xsum;  // sum(q x) = 16 (sum - sum(x))
@@ -188,8 +188,8 @@ struct Q5_K {
         const u32 turn_low = (c & 1) ? 2u : 30u, turn_high = (u32)(c + 26) & 31u;  // rotate right by
         float sum = 0.0f;
         for (int i = 0; i < 8; ++i) {
-            const u32 low = (ql_funnel_r(qs[i], qs[i], turn_low) & 0x3C3C3C3Cu) | 0x80808080u;
-            sum = ql_dot_unit4((ql_funnel_r(qh[i], qh[i], turn_high) & 0x40404040u) | low, x + 4 * i, sum);
+            const u32 low = (ql_rotr(qs[i], turn_low) & 0x3C3C3C3Cu) | 0x80808080u;
+            sum = ql_dot_unit4((ql_rotr(qh[i], turn_high) & 0x40404040u) | low, x + 4 * i, sum);
         }
         const float xsum = ql_sum_f32(x, 32);
         const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
