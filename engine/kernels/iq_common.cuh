@@ -134,11 +134,13 @@ QL_DEV void iq1_dequant8(u32 nibbles, bool negative_delta, float dl, float out[8
   }
 }
 
-// Elements [8h, 8h+8) of such a 32-element run (h: bit 0 = byte half, bit 1 = high nibbles).
-// qs: 2-byte aligned. Table entries come from byte permutes of kv (uniform loads), not per-lane lookups.
-QL_DEV void iq_kv16_dequant8(const u8* qs, int h, const u32* kv, float dl, float out[8]) {
+// Elements [8h, 8h+8) of such a 32-element run (h: bit 0 = byte half, bit 1 = high nibbles),
+// unscaled. qs: 2-byte aligned. Table entries come from byte permutes of kv_biased (uniform
+// loads; tables.cuh: ql_kv16_dequant8<BIAS>), not per-lane lookups.
+template <int BIAS>
+QL_DEV void iq_kv16_dequant8(const u8* qs, int h, const u32* kv_biased, float out[8]) {
   const u8* bytes = qs + 8 * (h & 1);  // (8,) bytes holding the 8 nibbles
-  ql_kv16_dequant8(load_u32_a2(bytes), load_u32_a2(bytes + 4), h >> 1, kv, dl, out);
+  ql_kv16_dequant8<BIAS>(load_u32_a2(bytes), load_u32_a2(bytes + 4), h >> 1, kv_biased, out);
 }
 
 QL_DEV float iq_d(const u8* blk) { return f16_to_f32(load_u16(blk)); }  // f16 super-scale @0

@@ -31,26 +31,14 @@ QL_TABLE_CONST u32 iq2_values[2];        // bytes 0..2: the three grid values; w
 QL_TABLE_GLOBAL u32 iq3xxs_grid[256];   // byte j = grid value j, values 4..62
 QL_TABLE_GLOBAL u32 iq3s_grid[512];     // byte j = grid value j, odd values 1..15
 QL_TABLE_GLOBAL u32 iq1s_grid_nib[2048]; // nibble k (bits 4k..4k+3) = g[k] + 1 in {0, 1, 2}, k < 8
-QL_TABLE_CONST u32 kvalues_iq4nl[4];     // 16 int8, byte n = kvalues_iq4nl[n]
-QL_TABLE_CONST u32 kvalues_fp4[4];       // 16 int8 (doubled E2M1), byte n = kvalues_fp4[n]
+QL_TABLE_CONST u32 kvalues_iq4nl_biased[4];  // byte n = kvalues_iq4nl[n] + 128 (ql_kv16_dequant8<128>)
+QL_TABLE_CONST u32 kvalues_fp4_biased[4];    // byte n = kvalues_fp4[n] + 64 (doubled E2M1; ql_kv16_dequant8<64>)
 // The same two tables split for dot products (tables.py: split_kv16_for_dot): with
 // lo = ql_prmt(t[0], t[1], n) and hi = ql_prmt(t[2], t[3], n ^ 8) for a nibble n, lo + hi =
 // kvalues[n] exactly (the half whose selector has bit 3 set gives a sign-replicated 0 or -1,
 // which the stored entries of the other half make up for).
 QL_TABLE_CONST u32 kvalues_iq4nl_dot[4];
 QL_TABLE_CONST u32 kvalues_fp4_dot[4];
-
-// Look up the 8 nibbles of w in a 16-entry int8 table (4 u32), branch-free with byte permutes:
-// lo = entries of the low nibbles of bytes 0..3, hi = entries of their high nibbles, one
-// int8 per byte. __byte_perm uses 3 bits of a selector nibble; bit 3 picks the upper table half.
-QL_DEV void ql_kv16_lookup8(u32 w, const u32* kv, u32& lo, u32& hi) {
-  const u32 pick_upper = 0x32103210u | ((w & 0x88888888u) >> 1);  // nibble k -> byte k, +4 if entry >= 8
-  const u32 sel0 = w, sel1 = w >> 16;  // nibbles (b0lo, b0hi, b1lo, b1hi) / (b2lo, b2hi, b3lo, b3hi)
-  const u32 half0 = __byte_perm(__byte_perm(kv[0], kv[1], sel0), __byte_perm(kv[2], kv[3], sel0), pick_upper);
-  const u32 half1 = __byte_perm(__byte_perm(kv[0], kv[1], sel1), __byte_perm(kv[2], kv[3], sel1), pick_upper >> 16);
-  lo = __byte_perm(half0, half1, 0x6420u);  // bytes b0lo b1lo b2lo b3lo
-  hi = __byte_perm(half0, half1, 0x7531u);  // bytes b0hi b1hi b2hi b3hi
-}
 
 // The activation order of the kv16 types (order_q): out[2i] = elements (4i, 16+4i, 4i+1,
 // 17+4i), out[2i+1] = (4i+2, 18+4i, 4i+3, 19+4i): the order in which one weight word's nibbles
@@ -79,15 +67,47 @@ QL_DEV int ql_kv16_dot32_ordered(const u32 words[4], const u32* kvd, const int* 
   return sumi;
 }
 
-// 8 table entries times dl: w0, w1 hold 8 bytes (bytes 0..3 / 4..7); element j is the entry of
-// byte j's high nibble when `high`, else of its low nibble. Exact: the int8 entries become
-// floats through ql_bytes_to_f32x4 (entry + 128 as an unsigned byte, bias 128).
-QL_DEV void ql_kv16_dequant8(u32 w0, u32 w1, int high, const u32* kv, float dl, float out[8]) {
-  u32 lo0, hi0, lo1, hi1;
-  ql_kv16_lookup8(w0, kv, lo0, hi0);  // int8 entries of bytes 0..3 (low / high nibbles)
-  ql_kv16_lookup8(w1, kv, lo1, hi1);  // int8 entries of bytes 4..7
-  float values[8];
-  ql_bytes_to_f32x4((high ? hi0 : lo0) ^ 0x80808080u, 128.0f, values);      // elements 0..3
-  ql_bytes_to_f32x4((high ? hi1 : lo1) ^ 0x80808080u, 128.0f, values + 4);  // elements 4..7
-  for (int j = 0; j < 8; ++j) out[j] = dl * values[j];
+// The 8 nibbles of a kv16 group as one permute selector: w0, w1 hold 8 bytes (bytes 0..3 /
+// 4..7) and the group is their low nibbles, or their high nibbles when `high`. Byte k of the
+// result holds the nibble of w0's byte k (low) and of w1's byte k (high): elements 0, 4, 1,
+// 5, 2, 6, 3, 7 in nibble order.
+QL_DEV u32 ql_kv16_selector(u32 w0, u32 w1, int high) {
+  const u32 shift = 4u * (u32)high;
+  return ((w0 >> shift) & 0x0F0F0F0Fu) | ((w1 << (4u - shift)) & 0xF0F0F0F0u);
+}
+
+// The 8 entries of a 16-byte table kv (4 words) for the 8 nibbles of sel (ql_kv16_selector):
+// entries[h] byte k = the entry of nibble 4h + k. Any bytes: byte (nibble & 7) of the low and
+// of the high table half, then the high half's where the nibble's bit 3 is set (6 permutes and
+// 5 logic ops). Bytes below 128 (SEVEN_BITS): a nibble's other table half comes out 0 (the
+// replicated sign of a clear byte), so an or merges the halves (4 permutes, 5 logic ops).
+template <bool SEVEN_BITS>
+QL_DEV void ql_kv16_lookup8(u32 sel, const u32* kv, u32 entries[2]) {
+  if constexpr (SEVEN_BITS) {
+    const u32 flipped = sel ^ 0x88888888u;  // the high half direct, the low half 0
+    entries[0] = ql_prmt(kv[0], kv[1], sel) | ql_prmt(kv[2], kv[3], flipped);
+    entries[1] = ql_prmt(kv[0], kv[1], sel >> 16) | ql_prmt(kv[2], kv[3], flipped >> 16);
+  } else {
+    const u32 index = sel & 0x77777777u;                        // no sign replicate
+    const u32 pick = ((sel >> 1) & 0x44444444u) | 0x32103210u;  // byte k of the low half's result, or of the high's (+4)
+    for (int h = 0; h < 2; ++h) {
+      const u32 i = index >> (16 * h);
+      entries[h] = ql_prmt(ql_prmt(kv[0], kv[1], i), ql_prmt(kv[2], kv[3], i), pick >> (16 * h));
+    }
+  }
+}
+
+// The 8 entries of a kv16 group (ql_kv16_selector's w0, w1, high) as exact floats, from a
+// table of entry + BIAS as unsigned bytes (tables.py: biased_kv16), below 128 where BIAS is 64:
+// elements 0..7 in order.
+template <int BIAS>
+QL_DEV void ql_kv16_dequant8(u32 w0, u32 w1, int high, const u32* kv_biased, float out[8]) {
+  static_assert(BIAS == 64 || BIAS == 128, "kv16 tables are biased by 64 (7-bit) or 128");
+  u32 entries[2];  // elements 0, 4, 1, 5 / 2, 6, 3, 7
+  ql_kv16_lookup8<BIAS == 64>(ql_kv16_selector(w0, w1, high), kv_biased, entries);
+  for (int h = 0; h < 2; ++h) {
+    float f[4];  // elements 2h, 4 + 2h, 2h + 1, 5 + 2h
+    ql_bytes_to_f32x4(entries[h], (float)BIAS, f);
+    out[2 * h] = f[0], out[4 + 2 * h] = f[1], out[2 * h + 1] = f[2], out[5 + 2 * h] = f[3];
+  }
 }

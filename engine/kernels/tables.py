@@ -28,8 +28,8 @@ DEVICE_TABLES = MappingProxyType(
         "iq3xxs_grid": (np.uint32, 256),
         "iq3s_grid": (np.uint32, 512),
         "iq1s_grid_nib": (np.uint32, 2048),
-        "kvalues_iq4nl": (np.uint32, 4),
-        "kvalues_fp4": (np.uint32, 4),
+        "kvalues_iq4nl_biased": (np.uint32, 4),
+        "kvalues_fp4_biased": (np.uint32, 4),
         "kvalues_iq4nl_dot": (np.uint32, 4),
         "kvalues_fp4_dot": (np.uint32, 4),
     }
@@ -105,9 +105,23 @@ def split_kv16_for_dot(kvalues: np.ndarray) -> np.ndarray:
     return stored.astype(np.int8)
 
 
+# The dequant tables of ql_kv16_dequant8<BIAS> (tables.cuh): entry + BIAS as unsigned bytes.
+# BIAS 64 needs entries in -64..63 (bytes below 128: the cheaper 7-bit lookup); 128 takes any int8.
+KV16_BIAS = MappingProxyType({"kvalues_iq4nl_biased": 128, "kvalues_fp4_biased": 64})
+
+
+def biased_kv16(kv: np.ndarray, bias: int) -> np.ndarray:
+    """16 int8 -> 16 bytes entry + bias (unsigned; below 128 when bias is 64)."""
+    biased = kv.astype(np.int16) + bias  # (16,)
+    if biased.min() < 0 or biased.max() > (127 if bias == 64 else 255):
+        raise ValueError(f"16-entry table {kv.tolist()} does not fit bytes biased by {bias}")
+    return biased.astype(np.uint8)
+
+
 def _as_words(values: np.ndarray) -> np.ndarray:
-    """16 int8 -> 4 little-endian u32 (byte n of the 16 = entry n)."""
-    return np.ascontiguousarray(values.astype(np.int8)).view("<u4").astype(np.uint32)  # (4,)
+    """16 bytes (int8 or uint8) -> 4 little-endian u32 (byte n of the 16 = entry n)."""
+    as_bytes = values if values.dtype in (np.int8, np.uint8) else values.astype(np.int8)  # (16,)
+    return np.ascontiguousarray(as_bytes).view("<u4").astype(np.uint32)  # (4,)
 
 
 def device_table_arrays() -> dict[str, np.ndarray]:
@@ -124,8 +138,8 @@ def device_table_arrays() -> dict[str, np.ndarray]:
         "iq3xxs_grid": tables.iq3xxs_grid,
         "iq3s_grid": tables.iq3s_grid,
         "iq1s_grid_nib": pack_iq1s_nibbles(tables.iq1s_grid),
-        "kvalues_iq4nl": _as_words(tables.kvalues_iq4nl),
-        "kvalues_fp4": _as_words(tables.kvalues_fp4),
+        "kvalues_iq4nl_biased": _as_words(biased_kv16(tables.kvalues_iq4nl, KV16_BIAS["kvalues_iq4nl_biased"])),
+        "kvalues_fp4_biased": _as_words(biased_kv16(tables.kvalues_fp4, KV16_BIAS["kvalues_fp4_biased"])),
         "kvalues_iq4nl_dot": _as_words(split_kv16_for_dot(tables.kvalues_iq4nl)),
         "kvalues_fp4_dot": _as_words(split_kv16_for_dot(tables.kvalues_fp4)),
     }

@@ -14,7 +14,7 @@ struct MXFP4 : QlDequantFromRaw<MXFP4> {
   static constexpr int QK = 32, BYTES = 17;
   static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
     const u8* bytes = blk + 1 + 8 * (g & 1);  // (8,) bytes holding elements 8g..8g+7 (any alignment)
-    ql_kv16_dequant8(load_u32_a1(bytes), load_u32_a1(bytes + 4), g >> 1, kvalues_fp4, 1.0f, out);
+    ql_kv16_dequant8<64>(load_u32_a1(bytes), load_u32_a1(bytes + 4), g >> 1, kvalues_fp4_biased, out);
     return fp4_e8m0_half(blk[0]);
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {

@@ -230,7 +230,7 @@ struct IQ4_NL : QlDequantFromRaw<IQ4_NL> {
   // d f16 @0 | qs[16] @2: element j = kvalues[low nibble of qs[j]], element 16+j = high nibble
   static constexpr int QK = 32, BYTES = 18;
   static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
-    iq_kv16_dequant8(blk + 2, g, kvalues_iq4nl, 1.0f, out);
+    iq_kv16_dequant8<128>(blk + 2, g, kvalues_iq4nl_biased, out);
     return iq_d(blk);
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
@@ -242,23 +242,27 @@ struct IQ4_NL : QlDequantFromRaw<IQ4_NL> {
   static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
 };
 
-struct IQ4_XS {
+struct IQ4_XS : QlDequantFromRaw<IQ4_XS> {
   // d @0 | scales_h u16 @2 (2 bits per sub-block) | scales_l[4] @4 (nibble per sub-block) | qs[128] @8 (16 per sub-block)
   static constexpr int QK = 256, BYTES = 136;
-  static QL_DEV int scale(const u8* blk, int ib) {  // 6-bit scale - 32
-    const u32 low = (blk[4 + (ib >> 1)] >> (4 * (ib & 1))) & 15u;
-    const u32 high = (load_u16(blk + 2) >> (2 * ib)) & 3u;
-    return (int)(low | high << 4) - 32;
+  // 6-bit scale - 32 of sub-block ib from the block's first two words (blk: 4-byte aligned).
+  static QL_DEV int scale(u32 head, u32 scales_l, int ib) {  // head: d | scales_h << 16
+    return (int)(((scales_l >> (4 * ib)) & 15u) | ((head >> (12 + 2 * ib)) & 0x30u)) - 32;
   }
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+  static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
     const int ib = g >> 2;
-    iq_kv16_dequant8(blk + 8 + 16 * ib, g & 3, kvalues_iq4nl, iq_d(blk) * (float)scale(blk, ib), out);
+    const u8* bytes = blk + 8 + 16 * ib + 8 * (g & 1);  // (8,) bytes holding the group's nibbles, 8-byte aligned
+    ql_kv16_dequant8<128>(load_u32_a4(bytes), load_u32_a4(bytes + 4), (g >> 1) & 1, kvalues_iq4nl_biased, out);
+    const u32 head = load_u32_a4(blk);
+    return f16_to_f32((u16)head) * (float)scale(head, load_u32_a4(blk + 4), ib);
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     (void)s;
     const u8* qs = blk + 8 + 16 * c;  // (16,) bytes of sub-block c, 4-byte aligned
     const u32 words[4] = {load_u32_a4(qs), load_u32_a4(qs + 4), load_u32_a4(qs + 8), load_u32_a4(qs + 12)};
-    return iq_d(blk) * d * (float)(ql_kv16_dot32_ordered(words, kvalues_iq4nl_dot, q) * scale(blk, c));
+    const u32 head = load_u32_a4(blk);
+    const int sumi = ql_kv16_dot32_ordered(words, kvalues_iq4nl_dot, q) * scale(head, load_u32_a4(blk + 4), c);
+    return f16_to_f32((u16)head) * d * (float)sumi;
   }
   static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
 };

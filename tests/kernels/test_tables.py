@@ -78,11 +78,21 @@ def test_iq1s_nibble_grid_holds_grid_plus_one():
     np.testing.assert_array_equal(nibbles.astype(np.int64), expected)
 
 
-@pytest.mark.parametrize("name, values", [("kvalues_iq4nl", quants.IQ4_NL.kvalues), ("kvalues_fp4", quants.MXFP4.kvalues)])
-def test_kvalues_words_hold_the_16_int8_in_order(name, values):
+@pytest.mark.parametrize(
+    "name, values, bias", [("kvalues_iq4nl_biased", quants.IQ4_NL.kvalues, 128), ("kvalues_fp4_biased", quants.MXFP4.kvalues, 64)]
+)
+def test_kvalues_words_hold_the_16_entries_biased_in_order(name, values, bias):
     words = tables.device_table_arrays()[name]  # (4,) u32
-    as_int8 = words.astype("<u4").view(np.int8)  # (16,) byte n = entry n
-    np.testing.assert_array_equal(as_int8, np.array(values, dtype=np.int8))
+    as_bytes = words.astype("<u4").view(np.uint8)  # (16,) byte n = entry n + bias
+    np.testing.assert_array_equal(as_bytes.astype(np.int64) - bias, np.array(values, dtype=np.int64))
+    assert tables.KV16_BIAS[name] == bias
+    if bias == 64:  # the 7-bit lookup of ql_kv16_lookup4 needs every byte's sign bit clear
+        assert as_bytes.max() < 128
+
+
+def test_biased_kv16_refuses_entries_that_do_not_fit():
+    with pytest.raises(ValueError, match="biased by 64"):
+        tables.biased_kv16(np.array(quants.IQ4_NL.kvalues, dtype=np.int8), 64)  # -127..113: not 7 bits
 
 
 class _Pointer:
@@ -115,6 +125,6 @@ def test_upload_refuses_a_size_mismatch_and_a_missing_global():
     sizes = {name: array.nbytes for name, array in tables.device_table_arrays().items()}
     with pytest.raises(tables.TableUploadError, match="iq2s_sel"):
         tables.upload_tables(_Module({**sizes, "iq2s_sel": 16}))
-    del sizes["kvalues_fp4"]
-    with pytest.raises(tables.TableUploadError, match="kvalues_fp4"):
+    del sizes["kvalues_fp4_biased"]
+    with pytest.raises(tables.TableUploadError, match="kvalues_fp4_biased"):
         tables.upload_tables(_Module(sizes))
