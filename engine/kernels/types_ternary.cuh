@@ -16,25 +16,23 @@ QL_DEV u32 tq1_trits4(u32 w, u32 m) {
   return (((even * 3u) >> 8) & 0x00030003u) | ((odd * 3u) & 0x03000300u);  // trits to bytes 0, 2 / 1, 3
 }
 
-struct TQ1_0 {
+struct TQ1_0 : QlDequantFromRaw<TQ1_0> {
   // qs[48] @0 (5 trits per byte) | qh[4] @48 (4 trits per byte) | d f16 @52.
   // Element 32k+j <- trit k of qs[j] (j < 32, k < 5); 160+16k+j <- trit k of qs[32+j] (j < 16);
   // 240+4k+j <- trit k of qh[j] (j < 4, k < 4).
   static constexpr int QK = 256, BYTES = 54;
-  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
-    const float d = f16_to_f32(load_u16(blk + 52));
-    for (int j = 0; j < 8; ++j) {
-      int offset, k;  // byte and trit of element 8g + j
-      if (g < 20) {
-        offset = 8 * (g & 3) + j, k = g >> 2;
-      } else if (g < 30) {
-        offset = 32 + 8 * ((g - 20) & 1) + j, k = (g - 20) >> 1;
-      } else {
-        offset = 48 + (j & 3), k = 2 * (g - 30) + (j >> 2);
-      }
-      const u32 trit = (((blk[offset] * tq_pow3(k)) & 255u) * 3u) >> 8;
-      out[j] = d * (float)((int)trit - 1);
-    }
+  // Group g (elements 8g..8g+8) unscaled: t - 1 from 4 bytes at a time (tq1_trits4), branch-free
+  // (a warp's lanes hold different groups). Returns d.
+  static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
+    const bool in_qs32 = g < 20, in_qh = g >= 30;
+    // bytes of elements 0..3: qs[8(g%4)..] trit g/4; qs[32 + 8((g-20)%2)..] trit (g-20)/2; qh[0..4) trit 2(g-30)
+    const int offset = in_qs32 ? 8 * (g & 3) : (in_qh ? 48 : 32 + 8 * (g & 1));
+    const int k = in_qs32 ? g >> 2 : (in_qh ? 2 * (g - 30) : (g - 20) >> 1);
+    const u32 first = load_u32_a2(blk + offset);                     // elements 0..3
+    const u32 second = in_qh ? first : load_u32_a2(blk + offset + 4);  // elements 4..7: the next 4 bytes, or qh again
+    ql_bytes_to_f32x4(tq1_trits4(first, tq_pow3(k)), 1.0f, out);                      // t - 1
+    ql_bytes_to_f32x4(tq1_trits4(second, tq_pow3(in_qh ? k + 1 : k)), 1.0f, out + 4);  // qh: the next trit
+    return f16_to_f32(load_u16(blk + 52));
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     // Elements 0..15 / 16..31 of chunk c: chunks 0..4 read qs[0..32) trit c; chunks 5..7 read
