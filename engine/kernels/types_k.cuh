@@ -3,16 +3,20 @@
 #pragma once
 #include "common.cuh"
 
-// 6-bit (scale, min) of sub-block j from the 12 packed bytes s (Q4_K, Q5_K).
-QL_DEV void ql_scale_min_k4(const u8* s, int j, int& sc, int& m) {
-    // Branch-free: the chunks of a warp mix j < 4 and j >= 4, so a branch would run both sides.
-    const int shift = 8 * (j & 3);            // byte j % 4 of each word
-    const u32 b0 = load_u32_a4(s) >> shift;      // s[j % 4]: sc (j < 4) or high bits of sc (j >= 4)
-    const u32 b1 = load_u32_a4(s + 4) >> shift;  // s[4 + j % 4]: m (j < 4) or high bits of m (j >= 4)
-    const u32 b2 = load_u32_a4(s + 8) >> shift;  // s[8 + j % 4]: low 4 bits of sc, m (j >= 4)
-    const u32 sc_hi = (b2 & 15u) | ((b0 >> 2) & 0x30u), m_hi = ((b2 >> 4) & 15u) | ((b1 >> 2) & 0x30u);
-    sc = (int)(j < 4 ? b0 & 63u : sc_hi);
-    m = (int)(j < 4 ? b1 & 63u : m_hi);
+// 6-bit (scale, min) of sub-block j of a Q4_K / Q5_K block: its 16-byte head (d, dmin, the 12
+// packed bytes s @4) in one aligned load (BYTES 144 / 176: blocks are 16-byte aligned in rows
+// and tiles). j < 4: sc = s[j] & 63, m = s[4 + j] & 63; j >= 4: sc = s[4 + j] & 15 | (s[j - 4] >> 6)
+// << 4, m = s[4 + j] >> 4 | (s[j] >> 6) << 4. Both as (low 4 bits of one word) | (bits 4, 5 of
+// another), the words and shifts chosen by j alone (a lane's chunk keeps its j).
+QL_DEV void ql_scale_min_k4(const u8* blk, int j, int& sc, int& m) {
+    u32 head[4];  // d | dmin << 16, s[0..4), s[4..8), s[8..12)
+    ql_load_u32x4_a16(blk, head);
+    const bool hi = j >= 4;
+    const u32 t = 8u * ((u32)j & 3u), t_high = t + (hi ? 2u : 0u);  // byte j % 4 of each word
+    const u32 sc_low = (hi ? head[3] : head[1]) >> t;                // s[j] or s[8 + j % 4]
+    const u32 m_low = hi ? head[3] >> (t + 4u) : head[2] >> t;      // s[4 + j] or s[8 + j % 4] >> 4
+    sc = (int)((sc_low & 15u) | ((head[1] >> t_high) & 0x30u));    // bits 4, 5: s[j] or top bits of s[j % 4]
+    m = (int)((m_low & 15u) | ((head[2] >> t_high) & 0x30u));      // s[4 + j] or top bits of s[4 + j % 4]
 }
 
 // Signed 6-bit scale of sub-block k (0..15) of Q3_K from its 12 packed bytes s.
@@ -114,13 +118,13 @@ struct Q4_K {
         ql_bytes_to_f32x4((load_u32_a4(qs) >> (4 * (c & 1))) & 0x0F0F0F0Fu, 0.0f, out);
         ql_bytes_to_f32x4((load_u32_a4(qs + 4) >> (4 * (c & 1))) & 0x0F0F0F0Fu, 0.0f, out + 4);
         int sc, m;
-        ql_scale_min_k4(blk + 4, c, sc, m);
+        ql_scale_min_k4(blk, c, sc, m);
         const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
         for (int e = 0; e < 8; ++e) out[e] = dl * out[e] - ml;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
         int sc, m;
-        ql_scale_min_k4(blk + 4, c, sc, m);
+        ql_scale_min_k4(blk, c, sc, m);
         const int high = c & 1;  // odd chunks are the high nibbles of qs[32(c/2) ..]
         const u32 mask = high ? 0xF0F0F0F0u : 0x0F0F0F0Fu;
         int sumi = 0;  // for odd chunks 16 x the dot: the nibbles stay in place (unsigned bytes)
@@ -131,7 +135,7 @@ struct Q4_K {
     // sum_l w_l x_l = d*sc * sum(q*x) - dmin*m * sum(x): scales decoded once per chunk.
     static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
         int sc, m;
-        ql_scale_min_k4(blk + 4, c, sc, m);
+        ql_scale_min_k4(blk, c, sc, m);
         u32 qs[8];  // qs[32(c/2) .. +32): element l in byte l, nibble c%2
         ql_load_u32x4_a16(blk + 16 + 32 * (c >> 1), qs);  // bytes 0..15 (BYTES = 144: 16-B aligned)
         ql_load_u32x4_a16(blk + 32 + 32 * (c >> 1), qs + 4);  // bytes 16..31
@@ -156,13 +160,13 @@ struct Q5_K {
             ql_bytes_to_f32x4(low | (high << 4), 0.0f, out + 4 * h);
         }
         int sc, m;
-        ql_scale_min_k4(blk + 4, c, sc, m);
+        ql_scale_min_k4(blk, c, sc, m);
         const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
         for (int e = 0; e < 8; ++e) out[e] = dl * out[e] - ml;
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
         int sc, m;
-        ql_scale_min_k4(blk + 4, c, sc, m);
+        ql_scale_min_k4(blk, c, sc, m);
         // w = low nibble + 16 x qh bit c: two dots with the bits left in place (unsigned bytes:
         // 16^(c % 2) x nibble, 2^c x bit), scaled down once.
         const int high_nibbles = c & 1;
@@ -177,7 +181,7 @@ struct Q5_K {
     }
     static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
         int sc, m;
-        ql_scale_min_k4(blk + 4, c, sc, m);
+        ql_scale_min_k4(blk, c, sc, m);
         u32 qs[8], qh[8];  // qs[32(c/2) .. +32) and qh[0..32): element l in byte l
         ql_load_u32x4_a16(blk + 48 + 32 * (c >> 1), qs);  // BYTES = 176: blocks 16-B aligned
         ql_load_u32x4_a16(blk + 64 + 32 * (c >> 1), qs + 4);
