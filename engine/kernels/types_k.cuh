@@ -26,18 +26,21 @@ QL_DEV int ql_q3k_scale(const u8* s, int k) {
     return (lo | (hi << 4)) - 32;
 }
 
-struct Q2_K {
+struct Q2_K : QlDequantFromRaw<Q2_K> {
     static constexpr int QK = 256, BYTES = 84;  // scales[16] @0 | qs[64] @16 | d f16 @80 | dmin f16 @82
-    static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
+    // Group g: q (0..3) unscaled; element = dl q - ml with dl = d (sc & 15), ml = dmin (sc >> 4),
+    // sc = scales[i / 16] (one per group of 8).
+    static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
         const int c = g >> 2, l0 = 8 * (g & 3), n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
-        const int sc = blk[2 * c + (l0 >> 4)];  // scales[i/16]
         const u8* qs = blk + 16 + 32 * n + l0;  // 8 bytes, 2 bits each at bit 2j
         ql_bytes_to_f32x4((load_u32_a4(qs) >> (2 * j)) & 0x03030303u, 0.0f, out);
         ql_bytes_to_f32x4((load_u32_a4(qs + 4) >> (2 * j)) & 0x03030303u, 0.0f, out + 4);
-        const float dl = f16_to_f32(load_u16(blk + 80)) * (float)(sc & 15);
-        const float ml = f16_to_f32(load_u16(blk + 82)) * (float)(sc >> 4);
-        for (int e = 0; e < 8; ++e) out[e] = dl * out[e] - ml;
+        return f16_to_f32(load_u16(blk + 80)) * ql_i2f(group_scale(blk, g) & 15);
     }
+    static QL_DEV float dequant_offset(const u8* __restrict__ blk, int g) {
+        return -(f16_to_f32(load_u16(blk + 82)) * ql_i2f(group_scale(blk, g) >> 4));
+    }
+    static QL_DEV int group_scale(const u8* blk, int g) { return blk[(g >> 1)]; }  // scales[8g / 16]
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
         const int n = c >> 2, j = c & 3;
         const int sc_lo = blk[2 * c], sc_hi = blk[2 * c + 1];  // scales of elements l<16, l>=16
