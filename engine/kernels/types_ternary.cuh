@@ -51,15 +51,16 @@ struct TQ1_0 : QlDequantFromRaw<TQ1_0> {
   }
 };
 
-struct TQ2_0 : QlDequantFromRaw<TQ2_0> {
+struct TQ2_0 {
   // qs[64] @0 | d f16 @64. Element 128n+32k+l <- bits 2k..2k+1 of qs[32n+l] (n < 2, k < 4, l < 32).
   static constexpr int QK = 256, BYTES = 66;
-  static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {  // q - 1, then d
+  static QL_DEV void dequant(const u8* __restrict__ blk, int g, float out[8]) {
     const u8* bytes = blk + 32 * (g >> 4) + 8 * (g & 3);  // (8,) bytes of elements 8g..8g+7
     const int shift = 2 * ((g >> 2) & 3);
+    const float d = f16_to_f32(load_u16(blk + 64));
     ql_bytes_to_f32x4((load_u32_a2(bytes) >> shift) & 0x03030303u, 1.0f, out);          // q - 1, elements 0..3
     ql_bytes_to_f32x4((load_u32_a2(bytes + 4) >> shift) & 0x03030303u, 1.0f, out + 4);  // q - 1, elements 4..7
-    return f16_to_f32(load_u16(blk + 64));
+    for (int j = 0; j < 8; ++j) out[j] *= d;
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     u32 qs[8];  // qs[32(c / 4) ..+32): chunk c in bit pair c % 4 of each byte (aligned loads)

@@ -19,7 +19,7 @@ from engine.quant.table import QUANT_TABLE, QUANTIZED_TYPES
 
 N_BLOCKS = 6
 # Types whose group of 8 has one scale and that declare dequant_raw (measured faster in the 1-column dmmv on an H100).
-RAW_TYPES = {"Q4_0", "Q4_1", "Q5_0", "Q8_0", "Q2_K", "Q6_K", "IQ4_NL", "IQ4_XS", "MXFP4", "TQ1_0", "TQ2_0"}
+RAW_TYPES = {"Q4_0", "Q4_1", "Q5_0", "Q8_0", "Q2_K", "Q6_K", "IQ4_NL", "IQ4_XS", "MXFP4", "TQ1_0"}
 OFFSET_TYPES = {"Q4_1", "Q2_K"}  # of those, the ones whose group is scale * value + offset (dequant_offset)
 
 
