@@ -178,10 +178,9 @@ QL_DEV u32 ql_funnel_r(u32 lo, u32 hi, u32 shift) {
 QL_DEV u32 ql_rotr(u32 x, u32 n) { return ql_funnel_r(x, x, n); }
 
 // x >> 16 as the high word of x * 2^16: an IMAD.HI on the multiply pipe instead of a shift on
-// the integer ALU pipe, for loops whose ALU pipe, not their issue rate, is the limit. sm_70+
-// only: Maxwell and Pascal build a 32-bit multiply from several XMADs, so they keep the shift.
+// the integer ALU pipe, for loops whose ALU pipe, not their issue rate, is the limit.
 QL_DEV u32 ql_hi16(u32 x) {
-#if QL_ON_DEVICE && __CUDA_ARCH__ >= 700
+#if QL_ON_DEVICE
     return __umulhi(x, 0x10000u);
 #else
     return x >> 16;
