@@ -177,16 +177,6 @@ QL_DEV u32 ql_funnel_r(u32 lo, u32 hi, u32 shift) {
 // x rotated right by n (0..31) bits: one funnel shift.
 QL_DEV u32 ql_rotr(u32 x, u32 n) { return ql_funnel_r(x, x, n); }
 
-// x >> 16 as the high word of x * 2^16: an IMAD.HI on the multiply pipe instead of a shift on
-// the integer ALU pipe, for loops whose ALU pipe, not their issue rate, is the limit.
-QL_DEV u32 ql_hi16(u32 x) {
-#if QL_ON_DEVICE
-    return __umulhi(x, 0x10000u);
-#else
-    return x >> 16;
-#endif
-}
-
 // N little-endian words from p with the low address bits MISALIGN_BITS (2: p 2-byte aligned;
 // 3: any p) unknown: N + 1 aligned 4-byte loads and a funnel shift each, instead of 2N u16 or 4N
 // byte loads. Reads up to 3 bytes before p (never before p's aligned word) and up to 4 after

@@ -55,18 +55,14 @@ QL_DEV void ql_kv16_order_q(const int* q, int* out) {
 // high nibbles = 16..31) with activations in ql_kv16_order_q's order; kvd is the type's
 // split table (kvalues_*_dot). Per word: 4 permutes and a xor and two shifts, no byte
 // merges: the low-half and high-half lookups go to dp4a separately and add up to the entries.
-// HI16_ON_MUL: the two shifts as multiplies (ql_hi16), for words whose loads leave the ALU pipe
-// the limit (IQ4_XS, MXFP4); words built from u16 loads (IQ4_NL) get w >> 16 for free.
-template <bool HI16_ON_MUL>
 QL_DEV int ql_kv16_dot32_ordered(const u32 words[4], const u32* kvd, const int* qo) {
   int sumi = 0;
   for (int i = 0; i < 4; ++i) {
     const u32 w = words[i], flipped = w ^ 0x88888888u;  // nibbles n / n ^ 8 (b0lo b0hi b1lo b1hi ..)
-    sumi = dp4a((int)ql_prmt(kvd[0], kvd[1], w), qo[2 * i], sumi);                    // bytes 0, 1: low half
-    sumi = dp4a((int)ql_prmt(kvd[2], kvd[3], flipped), qo[2 * i], sumi);              // bytes 0, 1: high half
-    const u32 w_hi = HI16_ON_MUL ? ql_hi16(w) : w >> 16, flipped_hi = HI16_ON_MUL ? ql_hi16(flipped) : flipped >> 16;
-    sumi = dp4a((int)ql_prmt(kvd[0], kvd[1], w_hi), qo[2 * i + 1], sumi);        // bytes 2, 3: low half
-    sumi = dp4a((int)ql_prmt(kvd[2], kvd[3], flipped_hi), qo[2 * i + 1], sumi);  // bytes 2, 3: high half
+    sumi = dp4a((int)ql_prmt(kvd[0], kvd[1], w), qo[2 * i], sumi);                // bytes 0, 1: low half
+    sumi = dp4a((int)ql_prmt(kvd[2], kvd[3], flipped), qo[2 * i], sumi);          // bytes 0, 1: high half
+    sumi = dp4a((int)ql_prmt(kvd[0], kvd[1], w >> 16), qo[2 * i + 1], sumi);        // bytes 2, 3: low half
+    sumi = dp4a((int)ql_prmt(kvd[2], kvd[3], flipped >> 16), qo[2 * i + 1], sumi);  // bytes 2, 3: high half
   }
   return sumi;
 }

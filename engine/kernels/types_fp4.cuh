@@ -21,7 +21,7 @@ struct MXFP4 : QlDequantFromRaw<MXFP4> {
     (void)c, (void)s;
     u32 words[4];
     load_u32s_a1<4>(blk + 1, words);  // qs[0..16) as 4 words (blk: any alignment, in a padded tile)
-    const int sumi = ql_kv16_dot32_ordered<true>(words, kvalues_fp4_dot, q);
+    const int sumi = ql_kv16_dot32_ordered(words, kvalues_fp4_dot, q);
     return fp4_e8m0_half(blk[0]) * d * (float)sumi;
   }
   static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }

@@ -237,7 +237,7 @@ struct IQ4_NL : QlDequantFromRaw<IQ4_NL> {
     (void)c, (void)s;
     const u32 words[4] = {load_u32_a2(blk + 2), load_u32_a2(blk + 6), load_u32_a2(blk + 10),
                           load_u32_a2(blk + 14)};  // qs[0..16) as 4 words
-    return iq_d(blk) * d * (float)ql_kv16_dot32_ordered<false>(words, kvalues_iq4nl_dot, q);
+    return iq_d(blk) * d * (float)ql_kv16_dot32_ordered(words, kvalues_iq4nl_dot, q);
   }
   static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
 };
@@ -261,7 +261,7 @@ struct IQ4_XS : QlDequantFromRaw<IQ4_XS> {
     const u8* qs = blk + 8 + 16 * c;  // (16,) bytes of sub-block c, 4-byte aligned
     const u32 words[4] = {load_u32_a4(qs), load_u32_a4(qs + 4), load_u32_a4(qs + 8), load_u32_a4(qs + 12)};
     const u32 head = load_u32_a4(blk);
-    const int sumi = ql_kv16_dot32_ordered<true>(words, kvalues_iq4nl_dot, q) * scale(head, load_u32_a4(blk + 4), c);
+    const int sumi = ql_kv16_dot32_ordered(words, kvalues_iq4nl_dot, q) * scale(head, load_u32_a4(blk + 4), c);
     return f16_to_f32((u16)head) * d * (float)sumi;
   }
   static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
