@@ -40,7 +40,7 @@ struct Q2_K : QlDequantFromRaw<Q2_K> {
     static QL_DEV float dequant_offset(const u8* __restrict__ blk, int g) {
         return -(f16_to_f32(load_u16(blk + 82)) * ql_i2f(group_scale(blk, g) >> 4));
     }
-    static QL_DEV int group_scale(const u8* blk, int g) { return blk[(g >> 1)]; }  // scales[8g / 16]
+    static QL_DEV int group_scale(const u8* blk, int g) { return blk[g >> 1]; }  // scales[8g / 16]
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
         const int n = c >> 2, j = c & 3;
         const int sc_lo = blk[2 * c], sc_hi = blk[2 * c + 1];  // scales of elements l<16, l>=16
