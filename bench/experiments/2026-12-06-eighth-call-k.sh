@@ -1,15 +1,7 @@
 #!/usr/bin/env bash
 # Q4_K and Q5_K dmmv with the unit-float dot (ql_dot_unit4): the dmmv A/B (new vs HEAD, alternating), then the dmmv GPU tests; the
 # whole dmmv GPU tests with what is left.
-set -u
-s=$(date +%s); export OUT
-t() { echo "== $1 at $(( $(date +%s)-s )) s"; }
-left() { echo $(( $1 - ($(date +%s) - s) )); }
-[ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONUNBUFFERED=1 CUDA_DEVICE_ORDER=PCI_BUS_ID
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,driver_version --format=csv,noheader
-rm -rf /tmp/base; mkdir -p /tmp/base; cp -r .devrun/base/engine .devrun/base/bench /tmp/base/; cp .devrun/precompile.py /tmp/base/
-A=$PWD
+. "$(dirname "$0")/device-call-preamble.sh"
 (cd /tmp/base && PYTHONPATH=/tmp/site:/tmp/base TYPES=Q4_K,Q5_K SOFT=0 timeout 150 python3 precompile.py > /tmp/pc-base.txt 2>&1) &
 (PYTHONPATH=/tmp/site:$A TYPES=Q4_K,Q5_K timeout 170 python3 .devrun/precompile.py > /tmp/pc-new.txt 2>&1) &
 wait; cat /tmp/pc-*.txt; t "precompile"

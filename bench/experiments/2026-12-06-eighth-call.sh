@@ -1,15 +1,7 @@
 #!/usr/bin/env bash
 # Folded RMSNorm, first call: precompile both trees, the new GPU tests (subset), 8B decode A/B (new vs HEAD,
 # alternating), then more types and the rest of the new tests while time is left.
-set -u
-s=$(date +%s); export OUT
-t() { echo "== $1 at $(( $(date +%s)-s )) s"; }
-left() { echo $(( $1 - ($(date +%s) - s) )); }
-[ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONUNBUFFERED=1 CUDA_DEVICE_ORDER=PCI_BUS_ID
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,driver_version --format=csv,noheader
-rm -rf /tmp/base; mkdir -p /tmp/base; cp -r .devrun/base/engine .devrun/base/bench /tmp/base/; cp .devrun/precompile.py /tmp/base/
-A=$PWD
+. "$(dirname "$0")/device-call-preamble.sh"
 (cd /tmp/base && PYTHONPATH=/tmp/site:/tmp/base TYPES=IQ2_XXS,Q4_0,Q4_K,Q8_0,IQ4_XS SOFT=0 timeout 150 python3 precompile.py > /tmp/pc-base.txt 2>&1) &
 (PYTHONPATH=/tmp/site:$A TYPES=IQ2_XXS,Q4_0,Q4_K,Q8_0,IQ4_XS,Q6_K timeout 170 python3 .devrun/precompile.py > /tmp/pc-new.txt 2>&1) &
 rm -rf /tmp/alt; mkdir -p /tmp/alt; cp -r engine bench /tmp/alt/; cp .devrun/precompile.py /tmp/alt/

@@ -2,15 +2,7 @@
 # (run with the X4 patch applied in the alt tree; .devrun/ was the git-ignored scratch folder of the call)
 # X4 layout, all in one call, by priority: chain-timed shapes + 8B IQ2_XXS decode A/B (alt = X4 tree, base = HEAD),
 # layout GPU tests; then on alt: decode table, IQ2_XXS mat-vec rows (layout / GGUF order), GPU suite with what is left.
-set -u
-s=$(date +%s); export OUT
-t() { echo "== $1 at $(( $(date +%s)-s )) s"; }
-left() { echo $(( $1 - ($(date +%s) - s) )); }
-[ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONUNBUFFERED=1 CUDA_DEVICE_ORDER=PCI_BUS_ID
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,driver_version --format=csv,noheader
-rm -rf /tmp/base; mkdir -p /tmp/base; cp -r .devrun/base/engine .devrun/base/bench /tmp/base/; cp .devrun/precompile.py /tmp/base/
-A=$PWD
+. "$(dirname "$0")/device-call-preamble.sh"
 (cd /tmp/base && PYTHONPATH=/tmp/site:/tmp/base TYPES=IQ2_XXS SOFT=0 timeout 150 python3 precompile.py > /tmp/pc-base.txt 2>&1) &
 (PYTHONPATH=/tmp/site:$A TYPES=IQ2_XXS,Q4_0,Q4_K,Q8_0,IQ4_XS SOFT=0 timeout 170 python3 .devrun/precompile.py > /tmp/pc-alt.txt 2>&1) &
 (PYTHONPATH=/tmp/site:$A timeout 200 python3 bench/experiments/2026-12-06-seventh-x4-shapes.py > /tmp/x4.txt 2>&1; echo "x4 rc=$?" >> /tmp/x4.txt) &
