@@ -12,10 +12,7 @@ for rep in 1 2; do for tree in new base; do
   dir=$A; [ $tree = base ] && dir=/tmp/base
   [ $(left 150) -gt 40 ] || break
   (cd $dir && PYTHONPATH=/tmp/site:$dir timeout 45 python3 bench/matvec.py --types Q4_K,Q5_K --paths dmmv --ncols 1 --out $OUT/ab/$tree$rep > /tmp/mv-$tree$rep.txt 2>&1); t "matvec $tree $rep rc=$?"
-  grep -h '^{' /tmp/mv-$tree$rep.txt | python3 -c "
-import sys, json
-for l in sys.stdin:
-    r = json.loads(l); print('$tree$rep', r['type'], r['path'], r['rows'], r['cols'], r['ncols'], r['us'], r['pct_of_copy'], r['correct'])"
+  summ $tree$rep /tmp/mv-$tree$rep.txt
 done; done
 for f in /tmp/mv-*.txt; do echo "### $f"; cat $f; done > $OUT/matvec-ab-q45k-logs.txt
 true

@@ -11,10 +11,6 @@ wait; cat /tmp/pc-*.txt; t "precompile"
 export PYTHONPATH=/tmp/site:$A
 timeout 90 python3 -m pytest -q -m gpu -p no:cacheprovider tests/kernels/test_matvec_gpu.py tests/kernels/test_mmvq_warps_gpu.py -k "Q3_K or Q4_K or Q5_K or Q6_K or IQ4_XS or MXFP4 or IQ4_NL" > $OUT/gpu-tests-changed-types.txt 2>&1; t "tests rc=$?"; tail -3 $OUT/gpu-tests-changed-types.txt
 mkdir -p $OUT/ab
-summ() { grep -h '^{' $2 | python3 -c "
-import sys, json
-for l in sys.stdin:
-    r = json.loads(l); print('$1', r['type'], r['path'], r['rows'], r['cols'], r['ncols'], r['us'], r['pct_of_copy'], r['correct'])"; }
 for rep in 1 2 3; do for tree in new base; do
   dir=$A; [ $tree = base ] && dir=/tmp/base
   [ $(left 330) -gt 30 ] || break

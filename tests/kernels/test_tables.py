@@ -86,7 +86,7 @@ def test_kvalues_words_hold_the_16_entries_biased_in_order(name, values, bias):
     as_bytes = words.astype("<u4").view(np.uint8)  # (16,) byte n = entry n + bias
     np.testing.assert_array_equal(as_bytes.astype(np.int64) - bias, np.array(values, dtype=np.int64))
     assert tables.KV16_BIAS[name] == bias
-    if bias == 64:  # the 7-bit lookup of ql_kv16_lookup4 needs every byte's sign bit clear
+    if bias == 64:  # the 7-bit lookup of ql_kv16_lookup8 needs every byte's sign bit clear
         assert as_bytes.max() < 128
 
 
