@@ -174,6 +174,15 @@ QL_DEV u32 ql_funnel_r(u32 lo, u32 hi, u32 shift) {
 #endif
 }
 
+// The high word of (hi:lo) << shift (0..31): hi << shift | lo's top shift bits. One SHF.L.W.
+QL_DEV u32 ql_funnel_l(u32 lo, u32 hi, u32 shift) {
+#if QL_ON_DEVICE
+    return __funnelshift_l(lo, hi, shift);
+#else
+    return (u32)(((((u64)hi << 32) | lo) << shift) >> 32);
+#endif
+}
+
 // x rotated right by n (0..31) bits: one funnel shift.
 QL_DEV u32 ql_rotr(u32 x, u32 n) { return ql_funnel_r(x, x, n); }
 
@@ -239,12 +248,13 @@ QL_DEV float ql_dot_bytes4(u32 v, float bias, const float* x, float acc) {
     return f[3] * x[3] + (f[2] * x[2] + (f[1] * x[1] + (f[0] * x[0] + acc)));
 }
 
-// acc + sum_i f_i x[i], f_i = 1 + u_i / 128, for a word m whose byte i is 0x80 | u_i (u_i < 128):
-// one permute builds the bits 0x3F80_0000 | u_i << 16 of f_i (the byte's top bit is the
-// exponent's lowest), so an element costs a permute and a multiply-add, no subtract
-// (ql_bytes_to_f32x4 needs one). The caller takes sum(x) off once per chunk: sum(u x) =
-// 128 (acc - sum(x)). With u = v << s (v < 2^(7 - s)) the float is 1 + v / 2^(7 - s), and the
-// subtraction cancels about log2(2^(7 - s) / mean v) bits (1 to 2 for the types using it).
+// acc + sum_i f_i x[i], f_i = (1 + u_i / 128) / 2, for a word m whose byte i is u_i < 128: one
+// permute builds the bits 0x3F00_0000 | u_i << 16 of f_i (exponent 2^-1, u_i the top 7 mantissa
+// bits), so an element costs a permute and a multiply-add, no subtract (ql_bytes_to_f32x4 needs
+// one), and the caller's masking of u needs one constant (no exponent bit to set). The caller
+// takes sum(x) off once per chunk: sum(u x) = 128 (2 acc - sum(x)). With u = v << s
+// (v < 2^(7 - s)) the float is (1 + v / 2^(7 - s)) / 2, and the subtraction cancels about
+// log2(2^(7 - s) / mean v) bits (1 to 2 for the types using it).
 QL_DEV float ql_dot_unit4(u32 m, const float* x, float acc) {
     acc = fmaf(ql_bits_to_f32(__byte_perm(m, 0x3F000000u, 0x7044u)), x[0], acc);  // bytes 0, 0, m.0, 0x3F
     acc = fmaf(ql_bits_to_f32(__byte_perm(m, 0x3F000000u, 0x7144u)), x[1], acc);
@@ -301,6 +311,31 @@ QL_DEV void ql_order_q(const int* q, int* out) {
         T::order_q(q, out);
     } else {
         for (int i = 0; i < 8; ++i) out[i] = q[i];
+    }
+}
+
+// A type whose vec_dot reads its weights as aligned words may instead declare `static constexpr
+// int Q_WORDS` and `static void order_q_at(const int* q, u32 misalign, int* out)` (Q_WORDS words
+// out): activations realigned to a block that sits `misalign` bytes past a 4-byte boundary. Its
+// vec_dot(blk, ...) then requires q from order_q_at with blk's own misalignment. The mat-vec
+// kernels call it once per chunk with row 0's block: every row of a stage or tile sits on a
+// 16-byte aligned base at the same offset, so all rows' blocks share that alignment.
+template <class T, class = void>
+struct QlOrderQAt {
+    static constexpr bool HAS = false;
+    static constexpr int WORDS = 8;
+};
+template <class T>
+struct QlOrderQAt<T, typename ql_void_type<decltype(T::Q_WORDS)>::type> {
+    static constexpr bool HAS = true;
+    static constexpr int WORDS = T::Q_WORDS;
+};
+template <class T>
+QL_DEV void ql_order_q_at(const int* q, const u8* blk, int* out) {
+    if constexpr (QlOrderQAt<T>::HAS) {
+        T::order_q_at(q, (u32)(unsigned long long)blk & 3u, out);
+    } else {
+        ql_order_q<T>(q, out);
     }
 }
 

@@ -64,11 +64,11 @@ def harness_source(family: str) -> str:
         if not qt.is_float:
             lines.append(
                 f'extern "C" float ql_host_vec_dot_{name}(const u8* blk, int c, const int* q, float d, float s) '
-                f"{{ int qo[8]; ql_order_q<{name}>(q, qo); return {name}::vec_dot(blk, c, qo, d, s); }}"
+                f"{{ int qo[QlOrderQAt<{name}>::WORDS]; ql_order_q_at<{name}>(q, blk, qo); return {name}::vec_dot(blk, c, qo, d, s); }}"
             )
             lines.append(
                 f'extern "C" float ql_host_vec_dot_tab_{name}(const u8* tab, const u8* blk, int c, const int* q, '
-                f"float d, float s) {{ int qo[8]; ql_order_q<{name}>(q, qo); "
+                f"float d, float s) {{ int qo[QlOrderQAt<{name}>::WORDS]; ql_order_q_at<{name}>(q, blk, qo); "
                 f"return ql_vec_dot<{name}>(tab, blk, c, qo, d, s); }}"
             )
     return "\n".join(lines) + "\n"

@@ -79,10 +79,10 @@ __device__ __forceinline__ void ql_mmvq_warps_1col(const u8* __restrict__ w, lon
         if (chunk < nchunks) {
             const int4 lo = xq[chunk * 2], hi = xq[chunk * 2 + 1];
             const int stored[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};  // int8 elements 4i..4i+3
-            int q[8];
-            ql_order_q<T>(stored, q);
-            const float2 ds = xds[chunk];
             const int offset = ((tile * WT::BLOCKS * T::BYTES) & 15) + (lane / WT::CHUNKS_PER_BLOCK) * T::BYTES;
+            int q[QlOrderQAt<T>::WORDS];
+            ql_order_q_at<T>(stored, stages[warp][item & 1][0] + offset, q);  // rows' stages: 16-B aligned (STAGE_BYTES)
+            const float2 ds = xds[chunk];
 #pragma unroll
             for (int r = 0; r < R; ++r) {
                 acc[r] += ql_vec_dot<T>(tables, stages[warp][item & 1][r] + offset, lane % WT::CHUNKS_PER_BLOCK, q,
@@ -124,8 +124,8 @@ __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_
         for (int col = 0; col < NCOLS; ++col) {
             const int4 lo = xq[(col * nchunks + chunk) * 2], hi = xq[(col * nchunks + chunk) * 2 + 1];
             const int stored[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};  // int8 elements 4i..4i+3
-            int q[8];
-            ql_order_q<T>(stored, q);  // T's activation order, shared by the R rows
+            int q[QlOrderQAt<T>::WORDS];
+            ql_order_q_at<T>(stored, tile[0] + blk * T::BYTES, q);  // T's activation order, shared by the R rows
             const float2 ds = xds[col * nchunks + chunk];
 #pragma unroll
             for (int r = 0; r < R; ++r) {

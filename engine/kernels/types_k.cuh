@@ -26,6 +26,45 @@ QL_DEV int ql_q3k_scale(const u8* s, int k) {
     return (lo | (hi << 4)) - 32;
 }
 
+// ---- 32-element runs read as aligned words (the vec_dot of Q3_K and Q6_K) --------------
+// A chunk's run of 32 bytes (byte l: element l) sits where its block does mod 4 (0 or 2 in a
+// tile). vec_dot reads the 9 aligned words holding it and dots them with activations realigned
+// the same way, once per chunk for every row of a tile (the type's order_q_at, common.cuh),
+// instead of a funnel shift per weight word and row.
+constexpr int K_RUN_Q_WORDS = 10;
+
+// qa[j] (j < 9) = the activations of aligned word j's bytes (elements 4j - misalign ..), 0 outside
+// the run (q: elements 4i..4i+3 in word i; misalign 0 or 2); word 4's elements below 16 (the scale
+// boundary) go to qa[9] instead of qa[4].
+QL_DEV void k_run_order_q_at(const int* q, u32 misalign, int* qa) {
+    const u32 shift = 8u * (misalign & 2u);
+    for (int j = 0; j < 9; ++j) {
+        const u32 prev = j > 0 ? (u32)q[j - 1] : 0u, cur = j < 8 ? (u32)q[j] : 0u;
+        qa[j] = (int)ql_funnel_l(prev, cur, shift);  // cur << shift | prev's top bytes
+    }
+    const u32 below16 = (1u << shift) - 1u;  // word 4's bytes of elements 14, 15 (misaligned), else none
+    qa[9] = (int)((u32)qa[4] & below16);
+    qa[4] = (int)((u32)qa[4] & ~below16);
+}
+
+// sums[h] += the dot of half h (elements 16h .. 16h + 15) of the run at `run` (a 2-byte aligned
+// tile address), op(word) giving each aligned word's unsigned bytes, with qa from k_run_order_q_at.
+template <class Op>
+QL_DEV void k_run_dot_halves(const u8* run, Op op, const int* qa, int (&sums)[2]) {
+    const u32 misalign = (u32)(unsigned long long)run & 2u;
+    const u32* words = (const u32*)(run - misalign);  // (9,) aligned words holding the run
+    for (int j = 0; j < 9; ++j) {
+        const u32 w = op(words[j == 8 ? 7 + (int)(misalign >> 1) : j]);  // word 8 holds run bytes only when misaligned
+        sums[j < 4 ? 0 : 1] = dp4a_us(w, qa[j], sums[j < 4 ? 0 : 1]);
+        if (j == 4) sums[0] = dp4a_us(w, qa[9], sums[0]);  // word 4's elements below 16
+    }
+}
+
+// The run's activation sums per half (dp4a with ones: the same for every row, computed once).
+QL_DEV void k_run_q_sums(const int* qa, int (&sums)[2]) {
+    for (int j = 0; j < K_RUN_Q_WORDS; ++j) sums[j < 4 || j == 9 ? 0 : 1] = dp4a(0x01010101, qa[j], sums[j < 4 || j == 9 ? 0 : 1]);
+}
+
 struct Q2_K : QlDequantFromRaw<Q2_K> {
     static constexpr int QK = 256, BYTES = 84;  // scales[16] @0 | qs[64] @16 | d f16 @80 | dmin f16 @82
     // Group g: q (0..3) unscaled; element = dl q - ml with dl = d (sc & 15), ml = dmin (sc >> 4),
@@ -78,19 +117,17 @@ struct Q3_K {
         load_u32s_a2<8>(blk + 32 + 32 * n, qs);  // qs[32n .. 32n + 32): 2 bits per element
         load_u32s_a2<8>(blk, hm);                // hmask[0 .. 32): bit 4n + j of byte l = element's high bit
     }
+    static constexpr int Q_WORDS = K_RUN_Q_WORDS;  // q: from order_q_at (k_run_*)
+    static QL_DEV void order_q_at(const int* q, u32 misalign, int* out) { k_run_order_q_at(q, misalign, out); }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
         const int n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
-        u32 qs[8], hm[8];
-        load_chunk(blk, n, qs, hm);
         // w = low + 4 (high bit) - 4 = low - 4 (high bit clear): two dots with the bits left in place
         // (unsigned bytes: 4^j x low, 2^(4n+j) x clear bit), scaled down once per half.
         const int low_shift = 2 * j, bit_shift = 4 * n + j;
         const u32 low_mask = 0x03030303u << low_shift, bit_mask = 0x01010101u << bit_shift;
         int low[2] = {0, 0}, clear[2] = {0, 0};  // elements 0..15 / 16..31 (one scale each)
-        for (int i = 0; i < 8; ++i) {
-            low[i >> 2] = dp4a_us(qs[i] & low_mask, q[i], low[i >> 2]);
-            clear[i >> 2] = dp4a_us(~hm[i] & bit_mask, q[i], clear[i >> 2]);
-        }
+        k_run_dot_halves(blk + 32 + 32 * n, [=](u32 w) { return w & low_mask; }, q, low);  // qs[32n ..+32): 2 bits per element
+        k_run_dot_halves(blk, [=](u32 w) { return ~w & bit_mask; }, q, clear);  // hmask[0 ..32): bit 4n + j = high bit
         const int sum_lo = (low[0] >> low_shift) - 4 * (clear[0] >> bit_shift);  // exact shifts
         const int sum_hi = (low[1] >> low_shift) - 4 * (clear[1] >> bit_shift);
         const int dot = ql_q3k_scale(blk + 96, 2 * c) * sum_lo + ql_q3k_scale(blk + 96, 2 * c + 1) * sum_hi;
@@ -142,14 +179,14 @@ struct Q4_K {
         u32 qs[8];  // qs[32(c/2) .. +32): element l in byte l, nibble c%2
         ql_load_u32x4_a16(blk + 16 + 32 * (c >> 1), qs);  // bytes 0..15 (BYTES = 144: 16-B aligned)
         ql_load_u32x4_a16(blk + 32 + 32 * (c >> 1), qs + 4);  // bytes 16..31
-        // sum of (1 + q / 16) x (ql_dot_unit4, bytes 0x80 | q << 3): a rotation puts the chunk's
+        // sum of (1 + q / 16) x / 2 (ql_dot_unit4, bytes q << 3): a rotation puts the chunk's
         // nibble at bits 3..6 of each byte (even c: left by 3, odd c: right by 1), the rest is masked off
         const u32 turn = (c & 1) ? 1u : 29u;  // rotate right by
         float sum = 0.0f;
-        for (int i = 0; i < 8; ++i) sum = ql_dot_unit4((ql_rotr(qs[i], turn) & 0x78787878u) | 0x80808080u, x + 4 * i, sum);
+        for (int i = 0; i < 8; ++i) sum = ql_dot_unit4(ql_rotr(qs[i], turn) & 0x78787878u, x + 4 * i, sum);
         const float xsum = ql_sum_f32(x, 32);
         const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
-        return dl * 16.0f * (sum - xsum) - ml * xsum;  // sum(q x) = 16 (sum - sum(x))
+        return dl * 16.0f * (2.0f * sum - xsum) - ml * xsum;  // sum(q x) = 16 (2 sum - sum(x))
     }
 };
 
@@ -190,17 +227,17 @@ struct Q5_K {
         ql_load_u32x4_a16(blk + 64 + 32 * (c >> 1), qs + 4);
         ql_load_u32x4_a16(blk + 16, qh);
         ql_load_u32x4_a16(blk + 32, qh + 4);
-        // sum of (1 + q / 32) x (ql_dot_unit4, bytes 0x80 | q << 2): rotations put the chunk's nibble
+        // sum of (1 + q / 32) x / 2 (ql_dot_unit4, bytes q << 2): rotations put the chunk's nibble
         // at bits 2..5 of each byte (even c: left by 2, odd c: right by 2) and qh bit c at bit 6
         const u32 turn_low = (c & 1) ? 2u : 30u, turn_high = (u32)(c + 26) & 31u;  // rotate right by
         float sum = 0.0f;
         for (int i = 0; i < 8; ++i) {
-            const u32 low = (ql_rotr(qs[i], turn_low) & 0x3C3C3C3Cu) | 0x80808080u;
+            const u32 low = ql_rotr(qs[i], turn_low) & 0x3C3C3C3Cu;
             sum = ql_dot_unit4((ql_rotr(qh[i], turn_high) & 0x40404040u) | low, x + 4 * i, sum);
         }
         const float xsum = ql_sum_f32(x, 32);
         const float dl = f16_to_f32(load_u16(blk)) * (float)sc, ml = f16_to_f32(load_u16(blk + 2)) * (float)m;
-        return dl * 32.0f * (sum - xsum) - ml * xsum;  // sum(q x) = 32 (sum - sum(x))
+        return dl * 32.0f * (2.0f * sum - xsum) - ml * xsum;  // sum(q x) = 32 (2 sum - sum(x))
     }
 };
 
@@ -216,22 +253,19 @@ struct Q6_K : QlDequantFromRaw<Q6_K> {
         }
         return f16_to_f32(load_u16(blk + 208)) * (float)(i8)blk[192 + 2 * c + (l0 >> 4)];  // d x scale of the 16
     }
+    static constexpr int Q_WORDS = K_RUN_Q_WORDS;  // q: from order_q_at (k_run_*)
+    static QL_DEV void order_q_at(const int* q, u32 misalign, int* out) { k_run_order_q_at(q, misalign, out); }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
         const int ip = c >> 2, k = c & 3;  // element i = 128ip + 32k + l
-        u32 ql[8], qh[8];  // aligned loads: the block sits at 0 or 2 mod 4 in a tile
-        load_u32s_a2<8>(blk + 64 * ip + 32 * (k & 1), ql);  // ql[64ip + 32(k & 1) ..+32): nibble k >> 1 = low 4 bits
-        load_u32s_a2<8>(blk + 128 + 32 * ip, qh);           // qh[32ip ..+32): bits 2k, 2k+1 = high 2 bits
         // w = low nibble + 16 x high 2 bits - 32: dots with the bits left in place (unsigned bytes:
         // 16^(k / 2) x nibble, 4^k x high bits), scaled down once per half; the -32 through the
-        // sum of q (dp4a with ones: the same for every row, computed once).
+        // sum of q (the same for every row, computed once).
         const int low_shift = 4 * (k >> 1), high_shift = 2 * k;
         const u32 low_mask = 0x0F0F0F0Fu << low_shift, high_mask = 0x03030303u << high_shift;
         int low[2] = {0, 0}, high[2] = {0, 0}, ones[2] = {0, 0};  // elements 0..15 / 16..31 (one scale each)
-        for (int i = 0; i < 8; ++i) {
-            low[i >> 2] = dp4a_us(ql[i] & low_mask, q[i], low[i >> 2]);
-            high[i >> 2] = dp4a_us(qh[i] & high_mask, q[i], high[i >> 2]);
-            ones[i >> 2] = dp4a(0x01010101, q[i], ones[i >> 2]);
-        }
+        k_run_dot_halves(blk + 64 * ip + 32 * (k & 1), [=](u32 w) { return w & low_mask; }, q, low);  // ql: nibble k >> 1
+        k_run_dot_halves(blk + 128 + 32 * ip, [=](u32 w) { return w & high_mask; }, q, high);  // qh: bits 2k, 2k + 1
+        k_run_q_sums(q, ones);
         int sum[2];
         for (int h = 0; h < 2; ++h) sum[h] = (low[h] >> low_shift) + ((high[h] << 4) >> high_shift) - 32 * ones[h];
         const int dot = (int)(i8)blk[192 + 2 * c] * sum[0] + (int)(i8)blk[193 + 2 * c] * sum[1];
