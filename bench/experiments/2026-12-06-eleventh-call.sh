@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Eleventh session: whole-chunk float dots (dot_f32) for the kv16 types' 1-column dmmv (IQ4_NL,
+# IQ4_XS, MXFP4; the working tree, "new") against HEAD (.devrun/base) and two variants of it:
+# .devrun/half (bytes to floats through f16x2 halves: fewer logic-pipe ops, same issue count) and
+# .devrun/alt (new, with x kept in registers: the three added to DMMV_X_IN_REGISTERS). GPU tests of
+# the changed paths on new, half and alt, then the A/B, alternating, ROUNDS rounds; with time left
+# in a round, MXFP4 on unit floats (.devrun/unit: no subtract, looser precision) and the three
+# types' 1-column mmvq forced onto the CTA and the warp kernel (code unchanged).
+# PHASE=table (a second call): the full matvec table of the new tree (an H100 only) and the
+# kernel GPU tests with the time left. Never run: no device machine could be started that session.
+# The trees, from the commit that added this script (P = bench/experiments/2026-12-06-eleventh-):
+#   rm -rf .devrun/{base,half,alt,unit}; mkdir -p .devrun/base; git archive HEAD engine bench | tar -x -C .devrun/base
+#   git apply ${P}kv16-dot-f32.patch    # the working tree = "new"
+#   for v in half:kv16-half-floats alt:kv16-x-in-registers unit:mxfp4-unit-floats; do
+#     mkdir -p .devrun/${v%%:*}; cp -r engine bench .devrun/${v%%:*}/; (cd .devrun/${v%%:*} && patch -p1 < ../../${P}${v#*:}.patch); done
+. "$(dirname "$0")/device-call-preamble.sh"
+if [ "${PHASE:-ab}" = ab ]; then
+rm -rf /tmp/alt /tmp/unit; mkdir -p /tmp/alt /tmp/unit; cp -r .devrun/alt/engine .devrun/alt/bench /tmp/alt/
+rm -rf /tmp/half; mkdir -p /tmp/half; cp -r .devrun/half/engine .devrun/half/bench tests pyproject.toml /tmp/half/  # bytes to floats through f16x2 (fewer logic-pipe ops)
+cp -r .devrun/unit/engine .devrun/unit/bench /tmp/unit/  # MXFP4's dot_f32 on unit floats (no subtract; looser precision)
+T=IQ4_NL,IQ4_XS,MXFP4
+pc() { (cd $1 && PYTHONPATH=/tmp/site:$1 TYPES=$T SOFT=0 timeout 150 python3 $A/.devrun/precompile.py) > /tmp/pc-$(basename $1).txt 2>&1; }
+for d in /tmp/base /tmp/half $A; do pc $d & done
+wait; cat /tmp/pc-*.txt; t "precompile"
+(pc /tmp/alt; pc /tmp/unit) &  # the extras' trees, in the background
+K="dmmv and (IQ4_NL or IQ4_XS or MXFP4)"
+gputests() { (cd $1 && PYTHONPATH=/tmp/site:$1 timeout 100 python3 -m pytest -q -m gpu -p no:cacheprovider tests/kernels/test_matvec_gpu.py -k "$K" > $OUT/gpu-tests-$2.txt 2>&1); t "tests $2 rc=$?"; tail -2 $OUT/gpu-tests-$2.txt; }
+gputests $A new
+mkdir -p $OUT/ab
+for rep in ${ROUNDS:-1 2}; do
+  for tree in new base half; do
+    dir=$A; [ $tree != new ] && dir=/tmp/$tree
+    [ $(left ${AB_BUDGET:-300}) -gt 20 ] || break
+    (cd $dir && PYTHONPATH=/tmp/site:$dir timeout 40 python3 bench/matvec.py --types $T --paths dmmv --ncols 1 --out $OUT/ab/dmmv-$tree$rep > /tmp/dm-$tree$rep.txt 2>&1); t "dmmv $tree $rep rc=$?"
+    summ $tree$rep /tmp/dm-$tree$rep.txt
+  done
+  [ $rep = 1 ] && [ $(left ${AB_BUDGET:-300}) -gt 60 ] && gputests /tmp/half half
+  [ $(left ${AB_BUDGET:-300}) -gt 50 ] || continue  # extras: x in registers, MXFP4 on unit floats, the mmvq layouts (unchanged code), forced
+  (cd /tmp/alt && PYTHONPATH=/tmp/site:/tmp/alt timeout 30 python3 bench/matvec.py --types $T --paths dmmv --ncols 1 --out $OUT/ab/dmmv-alt$rep > /tmp/dm-alt$rep.txt 2>&1); t "dmmv alt $rep rc=$?"; summ alt$rep /tmp/dm-alt$rep.txt
+  (cd /tmp/unit && PYTHONPATH=/tmp/site:/tmp/unit timeout 30 python3 bench/matvec.py --types MXFP4 --paths dmmv --ncols 1 --out $OUT/ab/dmmv-unit$rep > /tmp/dm-unit$rep.txt 2>&1); t "dmmv unit $rep rc=$?"; summ unit$rep /tmp/dm-unit$rep.txt
+  for layout in ctas warps; do
+    [ $(left ${AB_BUDGET:-300}) -gt 20 ] || break
+    PYTHONPATH=/tmp/site:$A timeout 30 python3 bench/matvec.py --types $T --paths mmvq --ncols 1 --mmvq-layout $layout --out $OUT/ab/mmvq-$layout$rep > /tmp/mq-$layout$rep.txt 2>&1; t "mmvq $layout $rep rc=$?"
+    summ $layout$rep /tmp/mq-$layout$rep.txt
+  done
+done
+for f in /tmp/dm-*.txt /tmp/mq-*.txt; do echo "### $f"; cat $f; done > $OUT/matvec-ab-eleventh-logs.txt
+t "done (A/B)"; exit 0
+fi
+export PYTHONPATH=/tmp/site:$A
+timeout $(left 250) python3 .devrun/precompile.py > /tmp/pc-all.txt 2>&1; t "precompile all rc=$?"; tail -2 /tmp/pc-all.txt
+if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100; then  # the targets' card: the full table
+  mkdir -p $OUT/table
+  timeout $(left 540) python3 bench/matvec.py --out $OUT/table > /tmp/table.txt 2>&1; t "table rc=$?"; grep -v '^{' /tmp/table.txt | tail -3
+  cp /tmp/table.txt $OUT/table-log.txt
+fi
+L=$(left 590); [ $L -gt 20 ] && { timeout $L python3 -m pytest -q -m gpu -p no:cacheprovider tests/kernels/ > $OUT/gpu-tests-kernels.txt 2>&1; t "kernel tests rc=$?"; tail -3 $OUT/gpu-tests-kernels.txt; }
+t done
+true
