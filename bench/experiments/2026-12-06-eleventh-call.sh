@@ -47,13 +47,6 @@ done
 for f in /tmp/dm-*.txt /tmp/mq-*.txt; do echo "### $f"; cat $f; done > $OUT/matvec-ab-eleventh-logs.txt
 t "done (A/B)"; exit 0
 fi
-export PYTHONPATH=/tmp/site:$A
-timeout $(left 250) python3 .devrun/precompile.py > /tmp/pc-all.txt 2>&1; t "precompile all rc=$?"; tail -2 /tmp/pc-all.txt
-if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100; then  # the targets' card: the full table
-  mkdir -p $OUT/table
-  timeout $(left 540) python3 bench/matvec.py --out $OUT/table > /tmp/table.txt 2>&1; t "table rc=$?"; grep -v '^{' /tmp/table.txt | tail -3
-  cp /tmp/table.txt $OUT/table-log.txt
-fi
-L=$(left 590); [ $L -gt 20 ] && { timeout $L python3 -m pytest -q -m gpu -p no:cacheprovider tests/kernels/ > $OUT/gpu-tests-kernels.txt 2>&1; t "kernel tests rc=$?"; tail -3 $OUT/gpu-tests-kernels.txt; }
+full_table_and_tests 250 540 590
 t done
 true

@@ -2,7 +2,7 @@
 # with .whl/ and the git-ignored scratch folder .devrun/ carried): timing helpers t (log a step) and
 # left N (seconds left of a budget of N), summ TAG FILE (a line per bench/matvec.py JSON record in
 # FILE), the carried wheels installed into /tmp/site, the card's clocks, and the base tree
-# (.devrun/base, HEAD before the change) copied to /tmp/base; A = the new tree.
+# (.devrun/base, HEAD before the change) copied to /tmp/base; A = the new tree; full_table_and_tests.
 set -u
 s=$(date +%s); export OUT
 t() { echo "== $1 at $(( $(date +%s)-s )) s"; }
@@ -16,3 +16,15 @@ summ() { grep -h '^{' "$2" | python3 -c "
 import sys, json
 for l in sys.stdin:
     r = json.loads(l); print('$1', r['type'], r['path'], r['rows'], r['cols'], r['ncols'], r['us'], r['pct_of_copy'], r['correct'])"; }
+# full_table_and_tests P T K: (the tree $A) fill the kernel cache until P s into the call, the full
+# matvec table (an H100 only: the targets' card) until T s, the kernel GPU suite until K s.
+full_table_and_tests() {
+  export PYTHONPATH=/tmp/site:$A
+  timeout $(left $1) python3 .devrun/precompile.py > /tmp/pc-all.txt 2>&1; t "precompile all rc=$?"; tail -2 /tmp/pc-all.txt
+  if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100; then
+    mkdir -p $OUT/table
+    timeout $(left $2) python3 bench/matvec.py --out $OUT/table > /tmp/table.txt 2>&1; t "table rc=$?"; grep -v '^{' /tmp/table.txt | tail -3
+    cp /tmp/table.txt $OUT/table-log.txt
+  fi
+  local L=$(left $3); [ $L -gt 20 ] && { timeout $L python3 -m pytest -q -m gpu -p no:cacheprovider tests/kernels/ > $OUT/gpu-tests-kernels.txt 2>&1; t "kernel tests rc=$?"; tail -3 $OUT/gpu-tests-kernels.txt; }
+}
