@@ -15,10 +15,12 @@
 #     mkdir -p .devrun/${v%%:*}; cp -r engine bench .devrun/${v%%:*}/; (cd .devrun/${v%%:*} && patch -p1 < ../../${P}${v#*:}.patch); done
 . "$(dirname "$0")/device-call-preamble.sh"
 if [ "${PHASE:-ab}" = ab ]; then
-rm -rf /tmp/alt /tmp/unit; mkdir -p /tmp/alt /tmp/unit; cp -r .devrun/alt/engine .devrun/alt/bench /tmp/alt/
-rm -rf /tmp/half; mkdir -p /tmp/half; cp -r .devrun/half/engine .devrun/half/bench tests pyproject.toml /tmp/half/  # bytes to floats through f16x2 (fewer logic-pipe ops)
-cp -r .devrun/unit/engine .devrun/unit/bench /tmp/unit/  # MXFP4's dot_f32 on unit floats (no subtract; looser precision)
+for v in half alt unit; do rm -rf /tmp/$v; mkdir -p /tmp/$v; cp -r .devrun/$v/engine .devrun/$v/bench tests pyproject.toml /tmp/$v/; done
 T=IQ4_NL,IQ4_XS,MXFP4
+# dmmv TREE REP TYPES: 1-column dmmv of TYPES on /tmp/TREE ($A for new), records under $OUT/ab, one line each
+dmmv() { local dir=/tmp/$1; [ $1 = new ] && dir=$A
+  (cd $dir && PYTHONPATH=/tmp/site:$dir timeout 40 python3 bench/matvec.py --types $3 --paths dmmv --ncols 1 --out $OUT/ab/dmmv-$1$2 > /tmp/dm-$1$2.txt 2>&1); t "dmmv $1 $2 rc=$?"
+  summ $1$2 /tmp/dm-$1$2.txt; }
 pc() { (cd $1 && PYTHONPATH=/tmp/site:$1 TYPES=$T SOFT=0 timeout 150 python3 $A/.devrun/precompile.py) > /tmp/pc-$(basename $1).txt 2>&1; }
 for d in /tmp/base /tmp/half $A; do pc $d & done
 wait; cat /tmp/pc-*.txt; t "precompile"
@@ -29,15 +31,13 @@ gputests $A new
 mkdir -p $OUT/ab
 for rep in ${ROUNDS:-1 2}; do
   for tree in new base half; do
-    dir=$A; [ $tree != new ] && dir=/tmp/$tree
     [ $(left ${AB_BUDGET:-300}) -gt 20 ] || break
-    (cd $dir && PYTHONPATH=/tmp/site:$dir timeout 40 python3 bench/matvec.py --types $T --paths dmmv --ncols 1 --out $OUT/ab/dmmv-$tree$rep > /tmp/dm-$tree$rep.txt 2>&1); t "dmmv $tree $rep rc=$?"
-    summ $tree$rep /tmp/dm-$tree$rep.txt
+    dmmv $tree $rep $T
   done
   [ $rep = 1 ] && [ $(left ${AB_BUDGET:-300}) -gt 60 ] && gputests /tmp/half half
   [ $(left ${AB_BUDGET:-300}) -gt 50 ] || continue  # extras: x in registers, MXFP4 on unit floats, the mmvq layouts (unchanged code), forced
-  (cd /tmp/alt && PYTHONPATH=/tmp/site:/tmp/alt timeout 30 python3 bench/matvec.py --types $T --paths dmmv --ncols 1 --out $OUT/ab/dmmv-alt$rep > /tmp/dm-alt$rep.txt 2>&1); t "dmmv alt $rep rc=$?"; summ alt$rep /tmp/dm-alt$rep.txt
-  (cd /tmp/unit && PYTHONPATH=/tmp/site:/tmp/unit timeout 30 python3 bench/matvec.py --types MXFP4 --paths dmmv --ncols 1 --out $OUT/ab/dmmv-unit$rep > /tmp/dm-unit$rep.txt 2>&1); t "dmmv unit $rep rc=$?"; summ unit$rep /tmp/dm-unit$rep.txt
+  dmmv alt $rep $T
+  dmmv unit $rep MXFP4
   for layout in ctas warps; do
     [ $(left ${AB_BUDGET:-300}) -gt 20 ] || break
     PYTHONPATH=/tmp/site:$A timeout 30 python3 bench/matvec.py --types $T --paths mmvq --ncols 1 --mmvq-layout $layout --out $OUT/ab/mmvq-$layout$rep > /tmp/mq-$layout$rep.txt 2>&1; t "mmvq $layout $rep rc=$?"

@@ -1,5 +1,5 @@
 """How close a type's dmmv chunk dot (ql_dot_f32<T>, built with g++ through the host harness)
-comes to the CPU test's tolerance: max and median of |got - ref| / (1e-7 + 1e-5 sum |w x|) over
+comes to the CPU test's tolerance: max and median of |got - ref| / host_support.dot_tolerance (1e-7 + 1e-5 sum |w x|) over
 random blocks and the three activation kinds of tests/kernels/test_dmmv_dot_f32_host.py (its own
 _activations), the reference in float64 from gguf.quants.dequantize. A ratio above 1 fails the test.
 
@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("types", nargs="+")
     args = parser.parse_args()
     sys.path[:0] = [str(args.tree.resolve()), str(Path("tests/kernels").resolve())]
-    from host_support import random_blocks_dequantized, staged_copy
+    from host_support import dot_tolerance, random_blocks_dequantized, staged_copy
     from test_dmmv_dot_f32_host import _activations as activations  # the test's own three kinds
 
     from engine.kernels import host_harness
@@ -38,13 +38,14 @@ def main() -> None:
             libraries[family] = host_harness.build_host_library(family, work)
         rng = np.random.default_rng(7)
         blocks, weights = random_blocks_dequantized(name, args.blocks, rng)  # (n, bytes), (n, QK)
+        table = staged_copy(name)
         for kind in ("normal", "wide", "offset"):
             ratios = []
             for i in range(args.blocks):
                 x = activations(rng, kind)  # (32,) chunk 0
                 terms = weights[i, :32] * x.astype(np.float64)  # (32,)
-                got = host_harness.host_dot_f32(libraries[family], name, blocks[i], 0, x, staged_copy(name))
-                ratios.append(abs(got - terms.sum()) / (1e-7 + 1e-5 * np.abs(terms).sum()))
+                got = host_harness.host_dot_f32(libraries[family], name, blocks[i], 0, x, table)
+                ratios.append(abs(got - terms.sum()) / dot_tolerance(terms))
             print(f"{name} {kind}: max err/tol {max(ratios):.3f}, median {np.median(ratios):.4f}")
 
 

@@ -62,7 +62,10 @@ QL_DEV void k_run_dot_halves(const u8* run, Op op, const int* qa, int (&sums)[2]
 
 // The run's activation sums per half (dp4a with ones: the same for every row, computed once).
 QL_DEV void k_run_q_sums(const int* qa, int (&sums)[2]) {
-    for (int j = 0; j < K_RUN_Q_WORDS; ++j) sums[j < 4 || j == 9 ? 0 : 1] = dp4a(0x01010101, qa[j], sums[j < 4 || j == 9 ? 0 : 1]);
+    for (int j = 0; j < K_RUN_Q_WORDS; ++j) {
+        const int h = j < 4 || j == 9 ? 0 : 1;  // qa[9]: word 4's elements below 16
+        sums[h] = dp4a(0x01010101, qa[j], sums[h]);
+    }
 }
 
 struct Q2_K : QlDequantFromRaw<Q2_K> {

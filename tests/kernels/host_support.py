@@ -43,8 +43,12 @@ def random_blocks_dequantized(type_name: str, n: int, rng: np.random.Generator) 
     return blocks, quants.dequantize(blocks, qt.ggml_type).reshape(n, qt.block_elems).astype(np.float64)
 
 
+def dot_tolerance(terms: np.ndarray) -> float:
+    """How far a float32-accumulated dot may be from the float64 sum of its terms:
+    1e-7 + 1e-5 * sum |terms|."""
+    return 1e-7 + 1e-5 * float(np.abs(terms).sum())
+
+
 def assert_dot_close(got: float, terms: np.ndarray, context: str) -> None:
-    """A float32-accumulated dot against the float64 sum of its terms:
-    |got - sum| <= 1e-7 + 1e-5 * sum |terms|."""
-    tolerance = 1e-7 + 1e-5 * float(np.abs(terms).sum())
-    assert abs(got - terms.sum()) <= tolerance, f"{context}: {got} vs {terms.sum()}"
+    """A float32-accumulated dot against the float64 sum of its terms, within dot_tolerance."""
+    assert abs(got - terms.sum()) <= dot_tolerance(terms), f"{context}: {got} vs {terms.sum()}"
