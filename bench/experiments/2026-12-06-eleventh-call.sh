@@ -21,7 +21,7 @@ T=IQ4_NL,IQ4_XS,MXFP4
 dmmv() { local dir=/tmp/$1; [ $1 = new ] && dir=$A
   (cd $dir && PYTHONPATH=/tmp/site:$dir timeout 40 python3 bench/matvec.py --types $3 --paths dmmv --ncols 1 --out $OUT/ab/dmmv-$1$2 > /tmp/dm-$1$2.txt 2>&1); t "dmmv $1 $2 rc=$?"
   summ $1$2 /tmp/dm-$1$2.txt; }
-pc() { (cd $1 && PYTHONPATH=/tmp/site:$1 TYPES=$T SOFT=0 timeout 150 python3 $A/.devrun/precompile.py) > /tmp/pc-$(basename $1).txt 2>&1; }
+pc() { (cd $1 && PYTHONPATH=/tmp/site:$1 TYPES=$T SOFT=0 timeout 150 python3 $A/bench/experiments/precompile.py) > /tmp/pc-$(basename $1).txt 2>&1; }
 for d in /tmp/base /tmp/half $A; do pc $d & done
 wait; cat /tmp/pc-*.txt; t "precompile"
 (pc /tmp/alt; pc /tmp/unit) &  # the extras' trees, in the background

@@ -10,7 +10,7 @@ left() { echo $(( $1 - ($(date +%s) - s) )); }
 [ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONUNBUFFERED=1 CUDA_DEVICE_ORDER=PCI_BUS_ID
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,driver_version --format=csv,noheader
-rm -rf /tmp/base; mkdir -p /tmp/base; cp -r .devrun/base/engine .devrun/base/bench /tmp/base/; cp .devrun/precompile.py /tmp/base/
+rm -rf /tmp/base; mkdir -p /tmp/base; cp -r .devrun/base/engine .devrun/base/bench /tmp/base/
 A=$PWD
 summ() { grep -h '^{' "$2" | python3 -c "
 import sys, json
@@ -20,7 +20,7 @@ for l in sys.stdin:
 # matvec table (an H100 only: the targets' card) until T s, the kernel GPU suite until K s.
 full_table_and_tests() {
   export PYTHONPATH=/tmp/site:$A
-  timeout $(left $1) python3 .devrun/precompile.py > /tmp/pc-all.txt 2>&1; t "precompile all rc=$?"; tail -2 /tmp/pc-all.txt
+  timeout $(left $1) python3 bench/experiments/precompile.py > /tmp/pc-all.txt 2>&1; t "precompile all rc=$?"; tail -2 /tmp/pc-all.txt
   if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H100; then
     mkdir -p $OUT/table
     timeout $(left $2) python3 bench/matvec.py --out $OUT/table > /tmp/table.txt 2>&1; t "table rc=$?"; grep -v '^{' /tmp/table.txt | tail -3
