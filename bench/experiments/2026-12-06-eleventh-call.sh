@@ -7,7 +7,8 @@
 # in a round, MXFP4 on unit floats (.devrun/unit: no subtract, looser precision) and the three
 # types' 1-column mmvq forced onto the CTA and the warp kernel (code unchanged).
 # PHASE=table (a second call): the full matvec table of the new tree (an H100 only) and the
-# kernel GPU tests with the time left. Never run: no device machine could be started that session.
+# kernel GPU tests with the time left. Not run that session (no device machine); run 2026-12-07
+# (bench/results/experiments-2026-12-07.md).
 # The trees, from the commit that added this script (P = bench/experiments/2026-12-06-eleventh-):
 #   rm -rf .devrun/{base,half,alt,unit}; mkdir -p .devrun/base; git archive HEAD engine bench | tar -x -C .devrun/base
 #   git apply ${P}kv16-dot-f32.patch    # the working tree = "new"

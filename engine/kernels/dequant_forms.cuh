@@ -73,12 +73,24 @@ QL_DEV float ql_dequant_split(const u8* tab, const u8* __restrict__ blk, int g, 
 // floats, in registers in dmmv), decoding scales once per chunk. The 1-column dmmv kernel uses
 // it when T has one (else its four-dequant-group path). ql_dot_f32<T> = T::dot_f32 when T has
 // it, else four dequant groups (the host harness checks both against float64). Declared only
-// where it measured faster on an H100 (Q3_K, Q4_K, Q5_K); Q2_K/Q6_K/legacy were slower.
+// where it measured faster on an H100 (Q3_K, Q4_K, Q5_K, IQ4_NL, IQ4_XS, MXFP4); Q2_K, Q6_K
+// and the legacy types were slower.
 template <class T, class = void>
 struct QlDotF32 { static constexpr bool HAS = false; };
 template <class T>
 struct QlDotF32<T, typename ql_void_type<decltype(T::dot_f32((const u8*)0, 0, (const float*)0))>::type> {
     static constexpr bool HAS = true;
+};
+
+// A type whose dot_f32 pays only with x in registers (rows of one tile) declares
+//   static constexpr bool DOT_F32_X_IN_REGISTERS_ONLY = true;
+// and its plain 1-column kernel (longer rows, x loaded per chunk) keeps the four dequant groups
+// (IQ4_NL: 38.2 % of copy with them, 37.0 % with dot_f32 at 4096 x 14336 on an H100).
+template <class T, class = void>
+struct QlDotF32Plain { static constexpr bool HAS = QlDotF32<T>::HAS; };
+template <class T>
+struct QlDotF32Plain<T, typename ql_void_type<decltype(T::DOT_F32_X_IN_REGISTERS_ONLY)>::type> {
+    static constexpr bool HAS = QlDotF32<T>::HAS && !T::DOT_F32_X_IN_REGISTERS_ONLY;
 };
 
 template <class T>

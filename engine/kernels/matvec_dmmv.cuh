@@ -149,7 +149,7 @@ __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_
             if constexpr (X_IN_REGS) {
                 if (chunk != x1_chunk) ql_load_x32(x + chunk * 8, x1), x1_chunk = chunk;  // x[0][32*chunk ..]
                 ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, x1, acc);
-            } else if constexpr (QlDotF32<T>::HAS) {
+            } else if constexpr (QlDotF32Plain<T>::HAS) {
                 float xv[32];
                 ql_load_x32(x + chunk * 8, xv);  // x[0][32*chunk ..]
                 ql_dmmv_chunk_1col<T, R>(tables, tile, blk, c, xv, acc);

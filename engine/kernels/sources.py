@@ -74,9 +74,12 @@ def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
 # Q8_0 1.43x, Q5_K 1.31x, Q4_K 1.24x, Q3_K 1.21x, Q6_K 1.11x, Q5_0 1.10x, Q5_1 1.06x,
 # IQ2_XXS 1.06x, IQ3_XXS 1.06x, Q4_1 1.04x, Q4_0 1.02x; slower for IQ4_XS 0.85x, IQ1
 # 0.93-0.95x, IQ4_NL 0.95x, TQ1_0/TQ2_0 0.95-0.97x (left out with the rest). Rows of several
-# tiles reload x per item and lost (0.81-0.94x): they keep the plain kernel.
+# tiles reload x per item and lost (0.81-0.94x): they keep the plain kernel. IQ4_NL, IQ4_XS and
+# MXFP4 joined with their whole-chunk dot_f32 (types_iq.cuh, types_fp4.cuh): on an H100, 65536 x
+# 4096, 55 / 53 / 47 % of copy -> 63 / 63 / 65 % (bench/results/experiments-2026-12-07.md).
 DMMV_X_IN_REGISTERS = frozenset(
-    {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ2_XXS", "IQ3_XXS"}
+    {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ2_XXS", "IQ3_XXS", "IQ4_NL", "IQ4_XS",
+     "MXFP4"}
 )
 
 

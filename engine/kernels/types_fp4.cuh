@@ -25,4 +25,22 @@ struct MXFP4 : QlDequantFromRaw<MXFP4> {
     return fp4_e8m0_half(blk[0]) * d * (float)sumi;
   }
   static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
+  // dmmv's whole-chunk float dot: the 16 bytes as 4 aligned-load words (not 16 byte loads), the
+  // table looked up straight from their nibbles (no selector), the scale once per chunk.
+  static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
+    (void)c;
+    u32 qs[4];
+    load_u32s_a1<4>(blk + 1, qs);  // qs[0..16): word i byte k = elements 4i + k (low nibble), 16 + 4i + k (high)
+    float sums[2] = {0.0f, 0.0f};  // two float chains
+    for (int i = 0; i < 4; ++i) {
+      u32 t[2];  // t[h] = 2 e + 64 of nibbles 4h..4h+3 of qs[i]
+      ql_kv16_lookup8<true>(qs[i], kvalues_fp4_biased, t);
+      for (int h = 0; h < 2; ++h) {
+        const int j = 4 * i + 2 * h;
+        const float xs[4] = {x[j], x[16 + j], x[j + 1], x[17 + j]};  // t[h]'s elements j, 16 + j, j + 1, 17 + j
+        sums[h] = ql_dot_bytes4_h<64>(t[h], xs, sums[h]);
+      }
+    }
+    return fp4_e8m0_half(blk[0]) * (sums[0] + sums[1]);
+  }
 };

@@ -226,6 +226,22 @@ struct IQ1_M : IqGlobalTable<IQ1_M> {
 
 // ---- IQ4 -------------------------------------------------------------------------------
 
+// sum_j kvalues_iq4nl[n_j] x[j] over the 32 nibbles n_j of qs (word i byte k: element 4i + k in
+// its low nibble, 16 + 4i + k in its high one), the table looked up straight from the words.
+QL_DEV float iq4_dot32_f32(const u32 (&qs)[4], const float* __restrict__ x) {
+  float sums[2] = {0.0f, 0.0f};  // two float chains
+  for (int i = 0; i < 4; ++i) {
+    u32 t[2];  // t[h] = kvalues_iq4nl + 128 of nibbles 4h..4h+3 of qs[i]
+    ql_kv16_lookup8<false>(qs[i], kvalues_iq4nl_biased, t);
+    for (int h = 0; h < 2; ++h) {
+      const int j = 4 * i + 2 * h;
+      const float xs[4] = {x[j], x[16 + j], x[j + 1], x[17 + j]};  // t[h]'s elements j, 16 + j, j + 1, 17 + j
+      sums[h] = ql_dot_bytes4_h<128>(t[h], xs, sums[h]);
+    }
+  }
+  return sums[0] + sums[1];
+}
+
 struct IQ4_NL : QlDequantFromRaw<IQ4_NL> {
   // d f16 @0 | qs[16] @2: element j = kvalues[low nibble of qs[j]], element 16+j = high nibble
   static constexpr int QK = 32, BYTES = 18;
@@ -240,6 +256,13 @@ struct IQ4_NL : QlDequantFromRaw<IQ4_NL> {
     return iq_d(blk) * d * (float)ql_kv16_dot32_ordered(words, kvalues_iq4nl_dot, q);
   }
   static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
+  static constexpr bool DOT_F32_X_IN_REGISTERS_ONLY = true;  // dequant_forms.cuh; experiments-2026-12-07.md
+  static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
+    (void)c;
+    u32 qs[4];
+    load_u32s_a2<4>(blk + 2, qs);  // qs[0..16): word i byte k = elements 4i + k (low nibble), 16 + 4i + k (high)
+    return iq_d(blk) * iq4_dot32_f32(qs, x);
+  }
 };
 
 struct IQ4_XS : QlDequantFromRaw<IQ4_XS> {
@@ -265,4 +288,10 @@ struct IQ4_XS : QlDequantFromRaw<IQ4_XS> {
     return f16_to_f32((u16)head) * d * (float)sumi;
   }
   static QL_DEV void order_q(const int* q, int* out) { ql_kv16_order_q(q, out); }
+  static QL_DEV float dot_f32(const u8* __restrict__ blk, int c, const float* __restrict__ x) {
+    const u8* bytes = blk + 8 + 16 * c;  // (16,) bytes of sub-block c, 8-byte aligned
+    const u32 qs[4] = {load_u32_a4(bytes), load_u32_a4(bytes + 4), load_u32_a4(bytes + 8), load_u32_a4(bytes + 12)};
+    const u32 head = load_u32_a4(blk);
+    return f16_to_f32((u16)head) * (float)scale(head, load_u32_a4(blk + 4), c) * iq4_dot32_f32(qs, x);
+  }
 };

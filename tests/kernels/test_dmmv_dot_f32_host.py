@@ -19,7 +19,7 @@ from engine.quant.table import QUANT_TABLE, QUANTIZED_TYPES
 N_BLOCKS = 8
 # Types that declare the whole-chunk fast path dot_f32; every other type takes the fallback.
 # (Q2_K, Q6_K and the legacy types had one too; it measured slower on an H100, so it went.)
-FAST_PATH_TYPES = {"Q3_K", "Q4_K", "Q5_K"}
+FAST_PATH_TYPES = {"Q3_K", "Q4_K", "Q5_K", "MXFP4", "IQ4_NL", "IQ4_XS"}
 
 
 def _activations(rng: np.random.Generator, kind: str) -> np.ndarray:

@@ -115,8 +115,8 @@ def test_dmmv_keeps_x_in_registers_only_for_one_column_of_one_tile_rows():
     from engine.kernels.sources import QL_THREADS, dmmv_kernel_name
     from engine.quant.table import QUANT_TABLE
 
-    q4_k, iq4_xs = QUANT_TABLE["Q4_K"], QUANT_TABLE["IQ4_XS"]
+    q4_k, iq1_s = QUANT_TABLE["Q4_K"], QUANT_TABLE["IQ1_S"]
     assert dmmv_kernel_name(q4_k, 1, QL_THREADS) == "ql_dmmvr_Q4_K_n1"  # a 4096-element row: one tile
     assert dmmv_kernel_name(q4_k, 1, QL_THREADS + 8) == "ql_dmmv_Q4_K_n1"  # two tiles: x changes per item
     assert dmmv_kernel_name(q4_k, 2, 8) == "ql_dmmv_Q4_K_n2"
-    assert dmmv_kernel_name(iq4_xs, 1, 8) == "ql_dmmv_IQ4_XS_n1"  # measured slower with x in registers
+    assert dmmv_kernel_name(iq1_s, 1, 8) == "ql_dmmv_IQ1_S_n1"  # measured slower with x in registers
