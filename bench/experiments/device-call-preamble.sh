@@ -3,6 +3,9 @@
 # left N (seconds left of a budget of N), summ TAG FILE (a line per bench/matvec.py JSON record in
 # FILE), the carried wheels installed into /tmp/site, the card's clocks, and the base tree
 # (.devrun/base, HEAD before the change) copied to /tmp/base; A = the new tree; full_table_and_tests.
+# .whl/ (git-ignored) holds the wheels the device's Python 3.12 lacks; on a fresh checkout:
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
+#     --platform manylinux_2_17_x86_64 -d .whl gguf platformdirs pyyaml tqdm
 set -u
 s=$(date +%s); export OUT
 t() { echo "== $1 at $(( $(date +%s)-s )) s"; }
