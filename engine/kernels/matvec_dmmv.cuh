@@ -111,8 +111,8 @@ __device__ __forceinline__ void ql_dmmv_chunk_1col(const u8* tables, u8 (*tile)[
     }
 }
 
-// dmmv, one column of a type without dot_f32 (not spread): the four dequant groups of the
-// thread's chunk, x from memory.
+// dmmv, one column of a type without dot_f32 for this kernel (not spread: no dot_f32, or one
+// for x in registers only, QlDotF32Plain): the four dequant groups of the thread's chunk, x from memory.
 template <class T, int R>
 __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile)[QlTile<T>::BYTES], int blk, int c,
                                                      const float4* __restrict__ x, long long chunk, float (&acc)[1][R]) {
