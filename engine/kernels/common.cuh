@@ -4,7 +4,7 @@
 // common.cuh provides: u8, i8, u16, i16, i32, u32, u64 typedefs; QL_DEV (= __device__
 // __forceinline__ under NVRTC/nvcc, = inline on a host compiler, so `static QL_DEV` works in a struct); f16_to_f32(u16),
 // bf16_to_f32(u16), e8m0_to_f32(u8), ql_i2f(int) (fast exact int->float for |v| < 2^22),
-// ql_bytes_to_f32x4(u32 v, float bias, float out[4]) (4 bytes -> floats minus bias, 2 ops each); load_u16(p), load_u32_a1(p) (byte loads),
+// ql_bytes_to_f32x4(u32 v, float bias, float out[4]) (4 bytes -> floats minus bias, 2 ops each; _h: halves.cuh); load_u16(p), load_u32_a1(p) (byte loads),
 // load_u32_a2(p) (2-byte aligned: two u16 loads), load_u32_a4(p) (4-byte aligned), load_u32s_a2<N>(p, out)
 // (N words from a 2-byte aligned tile address: N + 1 aligned loads), load_u32s_a1<N>(p, out) (the same
 // from any tile address);
@@ -247,6 +247,7 @@ QL_DEV float ql_dot_bytes4(u32 v, float bias, const float* x, float acc) {
     ql_bytes_to_f32x4(v, bias, f);
     return f[3] * x[3] + (f[2] * x[2] + (f[1] * x[1] + (f[0] * x[0] + acc)));
 }
+#include "halves.cuh"  // ql_bytes_to_f32x4_h, ql_dot_bytes4_h: the same floats through f16x2 halves
 
 // acc + sum_i f_i x[i], f_i = (1 + u_i / 128) / 2, for a word m whose byte i is u_i < 128: one
 // permute builds the bits 0x3F00_0000 | u_i << 16 of f_i (exponent 2^-1, u_i the top 7 mantissa

@@ -67,8 +67,8 @@ QL_DEV void iq_dot8_ksigns(u32 g_lo, u32 g_hi, u32 s7, const int* q, IqSignedSum
 // become exact floats with byte permutes (no I2F), the sign bit is xored into bit 31.
 QL_DEV void iq_dequant8(u32 g_lo, u32 g_hi, u32 signs8, float dl, float out[8]) {
   float values[8];
-  ql_bytes_to_f32x4(g_lo, 0.0f, values);      // values[0..4) = bytes of g_lo (elements 0..3)
-  ql_bytes_to_f32x4(g_hi, 0.0f, values + 4);  // values[4..8) = bytes of g_hi (elements 4..7)
+  ql_bytes_to_f32x4_h(g_lo, 0.0f, values);      // values[0..4) = bytes of g_lo (elements 0..3)
+  ql_bytes_to_f32x4_h(g_hi, 0.0f, values + 4);  // values[4..8) = bytes of g_hi (elements 4..7)
   for (int j = 0; j < 8; ++j) {
     out[j] = ql_bits_to_f32(ql_f32_to_bits(dl * values[j]) ^ (((signs8 >> j) & 1u) << 31));  // sign bit j
   }
@@ -111,8 +111,8 @@ QL_DEV void iq2_order_q(const int* q, int* out) {
 QL_DEV void iq2_dequant8(u32 sel, u32 sign_nibbles, float dl, float out[8]) {
   const u32 s = sel | sign_nibbles;  // nibble n: code + 4 * sign of value IQ2_VALUE[n]
   float values[8];                   // values[n] = signed grid value IQ2_VALUE[n]
-  ql_bytes_to_f32x4(ql_prmt(iq2_values[0], iq2_values[1], s) ^ 0x80808080u, 128.0f, values);            // 0, 4, 1, 5
-  ql_bytes_to_f32x4(ql_prmt(iq2_values[0], iq2_values[1], s >> 16) ^ 0x80808080u, 128.0f, values + 4);  // 2, 6, 3, 7
+  ql_bytes_to_f32x4_h(ql_prmt(iq2_values[0], iq2_values[1], s) ^ 0x80808080u, 128.0f, values);            // 0, 4, 1, 5
+  ql_bytes_to_f32x4_h(ql_prmt(iq2_values[0], iq2_values[1], s >> 16) ^ 0x80808080u, 128.0f, values + 4);  // 2, 6, 3, 7
   for (int n = 0; n < 8; ++n) out[IQ2_VALUE[n]] = dl * values[n];
 }
 

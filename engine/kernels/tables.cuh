@@ -67,29 +67,6 @@ QL_DEV int ql_kv16_dot32_ordered(const u32 words[4], const u32* kvd, const int* 
   return sumi;
 }
 
-// acc + sum_i (byte i of v - BIAS) x[i] (0 <= BIAS < 1024), as ql_dot_bytes4 bit for bit, with
-// the int-to-float step moved off the logic pipe: a permute makes two halves 1024 + byte (high
-// bytes 0x64), one f16x2 add takes 1024 + BIAS off both (exact), and a conversion per element
-// (HADD2.F32, the multiply-add pipe) feeds the multiply-add: 2 logic ops per 4 elements, not 4.
-// f16x2 arithmetic needs sm_53; below that, and on the host, ql_dot_bytes4.
-template <int BIAS>
-QL_DEV float ql_dot_bytes4_h(u32 v, const float* x, float acc) {
-#if QL_ON_DEVICE && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 530
-  constexpr u32 OFF = (0xE400u | (u32)BIAS) * 0x10001u;  // f16x2: -(1024 + BIAS) twice
-  float f[4];
-  for (int p = 0; p < 2; ++p) {
-    const u32 h = __byte_perm(v, 0x64646464u, p ? 0x4342u : 0x4140u);  // halves 1024 + byte 2p, 1024 + byte 2p + 1
-    u32 d;
-    asm("add.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(h), "r"(OFF));
-    asm("{.reg .f16 a, b;\n\tmov.b32 {a, b}, %2;\n\tcvt.f32.f16 %0, a;\n\tcvt.f32.f16 %1, b;}"
-        : "=f"(f[2 * p]), "=f"(f[2 * p + 1]) : "r"(d));
-  }
-  return f[3] * x[3] + (f[2] * x[2] + (f[1] * x[1] + (f[0] * x[0] + acc)));
-#else
-  return ql_dot_bytes4(v, (float)BIAS, x, acc);
-#endif
-}
-
 // The 8 nibbles of a kv16 group as one permute selector: w0, w1 hold 8 bytes (bytes 0..3 /
 // 4..7) and the group is their low nibbles, or their high nibbles when `high`. Byte k of the
 // result holds the nibble of w0's byte k (low) and of w1's byte k (high): elements 0, 4, 1,

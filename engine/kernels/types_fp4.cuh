@@ -38,7 +38,7 @@ struct MXFP4 : QlDequantFromRaw<MXFP4> {
       for (int h = 0; h < 2; ++h) {
         const int j = 4 * i + 2 * h;
         const float xs[4] = {x[j], x[16 + j], x[j + 1], x[17 + j]};  // t[h]'s elements j, 16 + j, j + 1, 17 + j
-        sums[h] = ql_dot_bytes4_h<64>(t[h], xs, sums[h]);
+        sums[h] = ql_dot_bytes4_h(t[h], 64.0f, xs, sums[h]);
       }
     }
     return fp4_e8m0_half(blk[0]) * (sums[0] + sums[1]);

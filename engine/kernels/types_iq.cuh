@@ -236,7 +236,7 @@ QL_DEV float iq4_dot32_f32(const u32 (&qs)[4], const float* __restrict__ x) {
     for (int h = 0; h < 2; ++h) {
       const int j = 4 * i + 2 * h;
       const float xs[4] = {x[j], x[16 + j], x[j + 1], x[17 + j]};  // t[h]'s elements j, 16 + j, j + 1, 17 + j
-      sums[h] = ql_dot_bytes4_h<128>(t[h], xs, sums[h]);
+      sums[h] = ql_dot_bytes4_h(t[h], 128.0f, xs, sums[h]);
     }
   }
   return sums[0] + sums[1];

@@ -75,8 +75,8 @@ struct Q2_K : QlDequantFromRaw<Q2_K> {
     static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
         const int c = g >> 2, l0 = 8 * (g & 3), n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
         const u8* qs = blk + 16 + 32 * n + l0;  // 8 bytes, 2 bits each at bit 2j
-        ql_bytes_to_f32x4((load_u32_a4(qs) >> (2 * j)) & 0x03030303u, 0.0f, out);
-        ql_bytes_to_f32x4((load_u32_a4(qs + 4) >> (2 * j)) & 0x03030303u, 0.0f, out + 4);
+        ql_bytes_to_f32x4_h((load_u32_a4(qs) >> (2 * j)) & 0x03030303u, 0.0f, out);
+        ql_bytes_to_f32x4_h((load_u32_a4(qs + 4) >> (2 * j)) & 0x03030303u, 0.0f, out + 4);
         return f16_to_f32(load_u16(blk + 80)) * ql_i2f(group_scale(blk, g) & 15);
     }
     static QL_DEV float dequant_offset(const u8* __restrict__ blk, int g) {
@@ -108,7 +108,7 @@ struct Q3_K {
         for (int h = 0; h < 2; ++h) {  // elements l0 + 4h .. +4
             const u32 low = (load_u32_a2(blk + 32 + 32 * n + l0 + 4 * h) >> (2 * j)) & 0x03030303u;  // qs
             const u32 high = (load_u32_a2(blk + l0 + 4 * h) >> (4 * n + j)) & 0x01010101u;  // hmask bit 4n+j
-            ql_bytes_to_f32x4(low | (high << 2), 4.0f, out + 4 * h);  // q + 4*hbit - 4
+            ql_bytes_to_f32x4_h(low | (high << 2), 4.0f, out + 4 * h);  // q + 4*hbit - 4
         }
         const float dl = f16_to_f32(load_u16(blk + 108)) * (float)ql_q3k_scale(blk + 96, 2 * c + (l0 >> 4));
         for (int e = 0; e < 8; ++e) out[e] *= dl;
@@ -144,8 +144,8 @@ struct Q3_K {
         for (int i = 0; i < 8; ++i) {
             const u32 low = (qs[i] >> (2 * j)) & 0x03030303u;           // q & 3 per byte
             const u32 high = (hm[i] >> (4 * n + j)) & 0x01010101u;      // the high bit per byte
-            if (i < 4) sum_lo = ql_dot_bytes4(low | (high << 2), 4.0f, x + 4 * i, sum_lo);  // q - 4: -4..3
-            else sum_hi = ql_dot_bytes4(low | (high << 2), 4.0f, x + 4 * i, sum_hi);
+            if (i < 4) sum_lo = ql_dot_bytes4_h(low | (high << 2), 4.0f, x + 4 * i, sum_lo);  // q - 4: -4..3
+            else sum_hi = ql_dot_bytes4_h(low | (high << 2), 4.0f, x + 4 * i, sum_hi);
         }
         const float dot = (float)ql_q3k_scale(blk + 96, 2 * c) * sum_lo
                         + (float)ql_q3k_scale(blk + 96, 2 * c + 1) * sum_hi;
@@ -252,7 +252,7 @@ struct Q6_K : QlDequantFromRaw<Q6_K> {
             const int l = l0 + 4 * h;
             const u32 low = (load_u32_a2(blk + 64 * ip + 32 * (k & 1) + l) >> (4 * (k >> 1))) & 0x0F0F0F0Fu;
             const u32 high = (load_u32_a2(blk + 128 + 32 * ip + l) >> (2 * k)) & 0x03030303u;
-            ql_bytes_to_f32x4(low | (high << 4), 32.0f, out + 4 * h);
+            ql_bytes_to_f32x4_h(low | (high << 4), 32.0f, out + 4 * h);
         }
         return f16_to_f32(load_u16(blk + 208)) * (float)(i8)blk[192 + 2 * c + (l0 >> 4)];  // d x scale of the 16
     }

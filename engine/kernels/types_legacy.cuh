@@ -57,8 +57,8 @@ struct Q5_0 : QlDequantFromRaw<Q5_0> {
         const u32 qh = load_u32_a2(blk + 2);
         const u8* qs = blk + 6 + 8 * (g & 1);  // qs[8(g%2) .. +8)
         const int shift = (g >> 1) * 4;
-        ql_bytes_to_f32x4(((load_u32_a2(qs) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g), 16.0f, out);
-        ql_bytes_to_f32x4(((load_u32_a2(qs + 4) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g + 4), 16.0f, out + 4);
+        ql_bytes_to_f32x4_h(((load_u32_a2(qs) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g), 16.0f, out);
+        ql_bytes_to_f32x4_h(((load_u32_a2(qs + 4) >> shift) & 0x0F0F0F0Fu) | ql_qh_bit4(qh, 8 * g + 4), 16.0f, out + 4);
         return f16_to_f32(load_u16(blk));
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float s) {
@@ -100,8 +100,8 @@ struct Q8_0 : QlDequantFromRaw<Q8_0> {
     static constexpr int QK = 32, BYTES = 34;  // d f16 @0 | qs int8[32] @2
     static QL_DEV float dequant_raw(const u8* __restrict__ blk, int g, float out[8]) {
         const u8* qs = blk + 2 + 8 * g;  // int8 elements 8g..8g+8; ^0x80 makes them unsigned (+128)
-        ql_bytes_to_f32x4(load_u32_a2(qs) ^ 0x80808080u, 128.0f, out);
-        ql_bytes_to_f32x4(load_u32_a2(qs + 4) ^ 0x80808080u, 128.0f, out + 4);
+        ql_bytes_to_f32x4_h(load_u32_a2(qs) ^ 0x80808080u, 128.0f, out);
+        ql_bytes_to_f32x4_h(load_u32_a2(qs + 4) ^ 0x80808080u, 128.0f, out + 4);
         return f16_to_f32(load_u16(blk));
     }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int, const int* __restrict__ q, float d, float) {

@@ -30,8 +30,8 @@ struct TQ1_0 : QlDequantFromRaw<TQ1_0> {
     const int k = in_qs32 ? g >> 2 : (in_qh ? 2 * (g - 30) : (g - 20) >> 1);
     const u32 first = load_u32_a2(blk + offset);                     // elements 0..3
     const u32 second = in_qh ? first : load_u32_a2(blk + offset + 4);  // elements 4..7: the next 4 bytes, or qh again
-    ql_bytes_to_f32x4(tq1_trits4(first, tq_pow3(k)), 1.0f, out);                      // t - 1
-    ql_bytes_to_f32x4(tq1_trits4(second, tq_pow3(in_qh ? k + 1 : k)), 1.0f, out + 4);  // qh: the next trit
+    ql_bytes_to_f32x4_h(tq1_trits4(first, tq_pow3(k)), 1.0f, out);                      // t - 1
+    ql_bytes_to_f32x4_h(tq1_trits4(second, tq_pow3(in_qh ? k + 1 : k)), 1.0f, out + 4);  // qh: the next trit
     return f16_to_f32(load_u16(blk + 52));
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
@@ -58,8 +58,8 @@ struct TQ2_0 {
     const u8* bytes = blk + 32 * (g >> 4) + 8 * (g & 3);  // (8,) bytes of elements 8g..8g+7
     const int shift = 2 * ((g >> 2) & 3);
     const float d = f16_to_f32(load_u16(blk + 64));
-    ql_bytes_to_f32x4((load_u32_a2(bytes) >> shift) & 0x03030303u, 1.0f, out);          // q - 1, elements 0..3
-    ql_bytes_to_f32x4((load_u32_a2(bytes + 4) >> shift) & 0x03030303u, 1.0f, out + 4);  // q - 1, elements 4..7
+    ql_bytes_to_f32x4_h((load_u32_a2(bytes) >> shift) & 0x03030303u, 1.0f, out);          // q - 1, elements 0..3
+    ql_bytes_to_f32x4_h((load_u32_a2(bytes + 4) >> shift) & 0x03030303u, 1.0f, out + 4);  // q - 1, elements 4..7
     for (int j = 0; j < 8; ++j) out[j] *= d;
   }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
