@@ -241,12 +241,6 @@ QL_DEV void ql_load_u32x4_a16(const u8* p, u32* out) {
 #endif
 }
 
-// acc + sum_i (byte i of v - bias) * x[i] for the 4 bytes of v (values 0..255, exact floats).
-QL_DEV float ql_dot_bytes4(u32 v, float bias, const float* x, float acc) {
-    float f[4];
-    ql_bytes_to_f32x4(v, bias, f);
-    return f[3] * x[3] + (f[2] * x[2] + (f[1] * x[1] + (f[0] * x[0] + acc)));
-}
 #include "halves.cuh"  // ql_bytes_to_f32x4_h, ql_dot_bytes4_h: the same floats through f16x2 halves
 
 // acc + sum_i f_i x[i], f_i = (1 + u_i / 128) / 2, for a word m whose byte i is u_i < 128: one

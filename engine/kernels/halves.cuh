@@ -1,8 +1,8 @@
-// Bytes to floats through f16x2 halves: the same exact floats as ql_bytes_to_f32x4 /
-// ql_dot_bytes4 (common.cuh), with the int-to-float step moved off the logic pipe. A permute
-// makes two halves 1024 + byte (high bytes 0x64), one f16x2 add takes 1024 + bias off both
-// (exact: integers below 2048 are f16s), and a conversion per element (HADD2.F32, on the
-// multiply-add pipe) gives the float: 1 logic op per 2 elements instead of 1 per element.
+// Bytes to floats through f16x2 halves: the same exact floats as ql_bytes_to_f32x4 (common.cuh),
+// with the int-to-float step moved off the logic pipe. A permute makes two halves 1024 + byte
+// (high bytes 0x64), one f16x2 add takes 1024 + bias off both (exact: integers below 2048 are
+// f16s), and a conversion per element (HADD2.F32, on the multiply-add pipe) gives the float:
+// 1 logic op per 2 elements instead of 1 per element.
 // A type's device functions choose it per call site, where an H100 A/B of the dmmv measured it
 // faster (bench/results/experiments-2026-12-07.md, thirteenth session): Q5_0, Q8_0, Q2_K, Q3_K,
 // Q6_K, TQ1_0, TQ2_0, the IQ2/IQ3 grids and the kv16 whole-chunk dots (IQ4_NL, IQ4_XS, MXFP4).
@@ -35,7 +35,7 @@ QL_DEV void ql_bytes_to_f32x4_h(u32 v, float bias, float* out) {
 #endif
 }
 
-// ql_dot_bytes4 (acc + sum_i (byte i of v - bias) x[i]) on halves, bit for bit the same.
+// acc + sum_i (byte i of v - bias) x[i] for the 4 bytes of v, the floats from ql_bytes_to_f32x4_h.
 QL_DEV float ql_dot_bytes4_h(u32 v, float bias, const float* x, float acc) {
     float f[4];
     ql_bytes_to_f32x4_h(v, bias, f);
