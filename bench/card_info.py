@@ -38,3 +38,52 @@ def card_details(index: int = 0) -> str:
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class ClockProbe:
+    """The SM clock now and the reasons NVML gives for holding it below its maximum (power cap,
+    thermal, ...), read right after a timing so that a slow record shows whether the card was
+    throttled. Without NVML every read is {}."""
+
+    def __init__(self, index: int = 0):
+        self._nvml, self._handle = None, None
+        try:
+            import pynvml as nvml
+
+            nvml.nvmlInit()
+            self._handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            self._nvml = nvml
+        except Exception:  # no NVML, no driver, no such device: the records go without clocks
+            pass
+
+    def read(self) -> dict:
+        """{"sm_mhz": current SM clock, "clock_reasons": [names of the active reasons]} or {}."""
+        if self._nvml is None:
+            return {}
+        nvml, out = self._nvml, {}
+        try:
+            out["sm_mhz"] = int(nvml.nvmlDeviceGetClockInfo(self._handle, nvml.NVML_CLOCK_SM))
+        except Exception:
+            pass
+        try:
+            mask = int(nvml.nvmlDeviceGetCurrentClocksEventReasons(self._handle))
+            out["clock_reasons"] = _reason_names(nvml, mask)
+        except Exception:
+            pass
+        return out
+
+    def close(self) -> None:
+        if self._nvml is not None:
+            try:
+                self._nvml.nvmlShutdown()
+            except Exception:
+                pass
+            self._nvml = None
+
+
+def _reason_names(nvml, mask: int) -> list[str]:
+    """The nvmlClocksEventReason* flags set in mask, without the prefix (e.g. ['SwPowerCap'])."""
+    prefix = "nvmlClocksEventReason"
+    flags = {name[len(prefix):]: getattr(nvml, name) for name in dir(nvml) if name.startswith(prefix)}
+    return sorted(name for name, bit in flags.items()
+                  if name not in ("None", "All") and isinstance(bit, int) and bit and mask & bit == bit)

@@ -9,6 +9,8 @@ The q8_1 quantization of the activations is timed separately (quant_us). The car
 device-to-device copy bandwidth (2 x bytes / time) is measured in the same run. With
 ``--chain N`` a mat-vec is timed instead as N back-to-back launches in one CUDA graph (per
 launch), as inside a decode step, where one straggler round of CTAs shows more than after a spin.
+Each record also names the mmvq kernel and its grid (CTAs), and carries the SM clock read right
+after its timing with NVML's reasons for holding it down (sm_mhz, clock_reasons: bench/card_info.py).
 
     python bench/matvec.py [--out bench/results] [--types Q4_0,Q4_K] [--reps 20] [--chain 32]
 """
@@ -24,6 +26,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from card_info import ClockProbe
 
 SHAPES = ((65536, 4096), (14336, 4096), (4096, 14336))
 NCOLS = (1, 8)
@@ -156,7 +159,9 @@ def bench_shape(type_name: str, raw: np.ndarray, shape: tuple[int, int], args, c
                             "us": round(us, 2), "quant_us": round(quant_us, 2), "gbps": round(gbps, 1),
                             "copy_gbps": round(args.copy_gbps, 1), "pct_of_copy": round(100 * gbps / args.copy_gbps, 1),
                             "card": args.card, "timing": f"chain{args.chain}" if args.chain else "single", "correct": ok,
-                            "kernel": ks.mmvq_kernel_name(weights[0], ncols) if path != "dmmv" and not qt.is_float else ""})
+                            "kernel": ks.mmvq_kernel_name(weights[0], ncols) if path != "dmmv" and not qt.is_float else "",
+                            "grid": ks.mmvq_grid(weights[0], ncols) if path != "dmmv" and not qt.is_float else 0,
+                            **args.clocks.read()})  # the SM clock right after the timing, and why it is held down
             print(json.dumps(records[-1]), flush=True)
     return records
 
@@ -230,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     props = cupy.cuda.runtime.getDeviceProperties(0)
     card, args.l2_bytes = props["name"].decode(), int(props["l2CacheSize"])
     args.card, args.copy_gbps = card, copy_bandwidth(cupy)
+    args.clocks = ClockProbe()
     copy_gbps = args.copy_gbps
     print(f"card {card}, copy {copy_gbps:.0f} GB/s", flush=True)
     records, failed = [], []
@@ -239,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # one type's failure must not lose the others' numbers
             print(f"{type_name}: FAILED {type(exc).__name__}: {exc}", flush=True)
             failed.append(type_name)
+    args.clocks.close()
     slug = re.sub(r"[^A-Za-z0-9]+", "-", card).strip("-")
     stem = (f"matvec-{slug}-{datetime.date.today().isoformat()}" + (f"-rows{args.rows}" if args.rows else "")
             + (f"-chain{args.chain}" if args.chain else "")

@@ -197,6 +197,11 @@ class KernelSet:
         qt = kernel_type(w.type_name, w.name)
         return self._mmvq_kernel(qt, ncols, w.rows, w.row_len // 32)[2]
 
+    def mmvq_grid(self, w: QuantWeight, ncols: int) -> int:
+        """CTAs that kernel is launched with (persistent: at most those resident at once)."""
+        qt = kernel_type(w.type_name, w.name)
+        return self._mmvq_kernel(qt, ncols, w.rows, w.row_len // 32)[1][0]
+
     def _mmvq_kernel(self, qt: Any, ncols: int, rows: int, nchunks: int) -> tuple[Any, tuple[int], str]:
         """The mmvq kernel for ``rows`` output rows of ``nchunks`` chunks, its grid and name
         (chosen once per shape)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.kernels.sources import MMVQ_WARPS
+from engine.kernels.sources import MMVQ_WARPS, rows_per_block
 from engine.quant.table import QUANT_TABLE
 from tests.kernels.mmvq_gpu_support import assert_one_column_kernel, run_one_column_mmvq
 
@@ -55,3 +55,8 @@ def test_auto_layout_takes_the_warp_kernel_for_tall_matrices_only(kernel_sets, t
     assert ks.mmvq_kernel_name(tall, 1) == f"ql_mmvqw_{type_name}_n1"
     assert ks.mmvq_kernel_name(tall, 2) == f"ql_mmvq_{type_name}_n2"  # several columns: the CTA kernel
     assert ok_short.all() and ok_tall.all(), f"{type_name} seed={seed}"
+    import cupy
+
+    n_sm = cupy.cuda.runtime.getDeviceProperties(0)["multiProcessorCount"]
+    assert ks.mmvq_grid(short, 1) == -(-64 // rows_per_block(1, QUANT_TABLE[type_name]))  # a CTA per row group
+    assert ks.mmvq_grid(tall, 1) % n_sm == 0  # persistent: as many CTAs on every SM
