@@ -46,13 +46,13 @@ class ClockProbe:
     throttled. Without NVML every read is {}."""
 
     def __init__(self, index: int = 0):
-        self._nvml, self._handle = None, None
+        self._nvml, self._handle, self._reasons = None, None, {}
         try:
             import pynvml as nvml
 
             nvml.nvmlInit()
             self._handle = nvml.nvmlDeviceGetHandleByIndex(index)
-            self._nvml = nvml
+            self._nvml, self._reasons = nvml, _reason_flags(nvml)
         except Exception:  # no NVML, no driver, no such device: the records go without clocks
             pass
 
@@ -67,7 +67,7 @@ class ClockProbe:
             pass
         try:
             mask = int(nvml.nvmlDeviceGetCurrentClocksEventReasons(self._handle))
-            out["clock_reasons"] = _reason_names(nvml, mask)
+            out["clock_reasons"] = sorted(name for name, bit in self._reasons.items() if mask & bit == bit)
         except Exception:
             pass
         return out
@@ -81,9 +81,9 @@ class ClockProbe:
             self._nvml = None
 
 
-def _reason_names(nvml, mask: int) -> list[str]:
-    """The nvmlClocksEventReason* flags set in mask, without the prefix (e.g. ['SwPowerCap'])."""
+def _reason_flags(nvml) -> dict[str, int]:
+    """NVML's clock-event reason flags by name without the prefix (e.g. 'SwPowerCap'), but the
+    'None' and 'All' masks."""
     prefix = "nvmlClocksEventReason"
     flags = {name[len(prefix):]: getattr(nvml, name) for name in dir(nvml) if name.startswith(prefix)}
-    return sorted(name for name, bit in flags.items()
-                  if name not in ("None", "All") and isinstance(bit, int) and bit and mask & bit == bit)
+    return {name: bit for name, bit in flags.items() if name not in ("None", "All") and isinstance(bit, int) and bit}

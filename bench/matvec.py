@@ -155,12 +155,13 @@ def bench_shape(type_name: str, raw: np.ndarray, shape: tuple[int, int], args, c
             ok = check(ks, weights[0], check_raw, type_name, x, path, cupy)
             us, quant_us = time_path(ks, weights, x_dev, path, type_name, cupy, spin, args)
             gbps = raw.nbytes / (us * 1e-6) / 1e9
+            on_mmvq = path != "dmmv" and not qt.is_float
             records.append({"type": type_name, "path": path, "rows": rows, "cols": row_len, "ncols": ncols,
                             "us": round(us, 2), "quant_us": round(quant_us, 2), "gbps": round(gbps, 1),
                             "copy_gbps": round(args.copy_gbps, 1), "pct_of_copy": round(100 * gbps / args.copy_gbps, 1),
                             "card": args.card, "timing": f"chain{args.chain}" if args.chain else "single", "correct": ok,
-                            "kernel": ks.mmvq_kernel_name(weights[0], ncols) if path != "dmmv" and not qt.is_float else "",
-                            "grid": ks.mmvq_grid(weights[0], ncols) if path != "dmmv" and not qt.is_float else 0,
+                            "kernel": ks.mmvq_kernel_name(weights[0], ncols) if on_mmvq else "",
+                            "grid": ks.mmvq_grid(weights[0], ncols) if on_mmvq else 0,
                             **args.clocks.read()})  # the SM clock right after the timing, and why it is held down
             print(json.dumps(records[-1]), flush=True)
     return records

@@ -194,13 +194,14 @@ class KernelSet:
 
     def mmvq_kernel_name(self, w: QuantWeight, ncols: int) -> str:
         """The mmvq kernel an ``ncols``-column product with ``w`` runs on (bench records, diagnostics)."""
-        qt = kernel_type(w.type_name, w.name)
-        return self._mmvq_kernel(qt, ncols, w.rows, w.row_len // 32)[2]
+        return self._mmvq_kernel_of(w, ncols)[2]
 
     def mmvq_grid(self, w: QuantWeight, ncols: int) -> int:
         """CTAs that kernel is launched with (persistent: at most those resident at once)."""
-        qt = kernel_type(w.type_name, w.name)
-        return self._mmvq_kernel(qt, ncols, w.rows, w.row_len // 32)[1][0]
+        return self._mmvq_kernel_of(w, ncols)[1][0]
+
+    def _mmvq_kernel_of(self, w: QuantWeight, ncols: int) -> tuple[Any, tuple[int], str]:
+        return self._mmvq_kernel(kernel_type(w.type_name, w.name), ncols, w.rows, w.row_len // 32)
 
     def _mmvq_kernel(self, qt: Any, ncols: int, rows: int, nchunks: int) -> tuple[Any, tuple[int], str]:
         """The mmvq kernel for ``rows`` output rows of ``nchunks`` chunks, its grid and name
