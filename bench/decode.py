@@ -187,7 +187,8 @@ def bench_one(label: str, type_name: str, path: Path, kernel: str, card: tuple[s
         pp, tg, tg_logits, tg_step, check = check_then_time(model, np.random.default_rng(1))
         ops = model.segments[0].ops
         note = (f"{graph_only_tps(model)}, step by step {tg_step:.1f} t/s, fused q8_1: {ops.fused_q8_note}, split-KV: {ops.split_kv_note}, "
-                f"rope in attention: {ops.rope_in_attention_note}, PDL: {ops.launch.note}")
+                f"rope in attention: {ops.rope_in_attention_note}, cluster merge: {ops.cluster_merge_note}, "
+                f"PDL: {ops.launch.note}")
     finally:
         model.close()
     print(f"| {label} | {type_name} | cuda | {kernel} | {pp:9.1f} | {tg:7.1f} | {tg_logits:7.1f} | check {check:.2e}, "

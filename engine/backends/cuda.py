@@ -1,6 +1,6 @@
 """The CUDA backend (CuPy): weights stay quantized on the GPU, mat-vecs through
-engine.kernels (path per device from the BackendSpec), small layer ops from cuda_ops.cu and
-cuda_attention.cu.
+engine.kernels (path per device from the BackendSpec), small layer ops from cuda_ops.cu, the
+attention (cuda_attend.py, a mixin) from cuda_attention.cu.
 
 Up to 8 tokens a step use the mat-vec kernels; more dequantize to fp16 and use cuBLAS.
 Decode steps (one token) are captured into a CUDA graph after a warm-up step; the
@@ -30,7 +30,13 @@ import cupy
 import cupyx
 import numpy as np
 
-from engine.backends.cuda_checks import fused_q8_note, rope_in_attention_note, split_attention_note
+from engine.backends.cuda_attend import THREADS, AttentionOps, launch_blocks
+from engine.backends.cuda_checks import (
+    cluster_merge_note,
+    fused_q8_note,
+    rope_in_attention_note,
+    split_attention_note,
+)
 from engine.backends.cuda_q8 import AGREES
 from engine.backends.cuda_types import Activation, CudaCache, Positions
 from engine.backends.ops import RawTensor
@@ -42,8 +48,6 @@ from engine.quant.table import by_name
 
 MATVEC_MAX_COLS = 8
 MAX_HEAD_DIM = 256  # ql_attention keeps one head in shared memory
-THREADS = 256  # also ql_attention's required block size (its shared partial sums)
-MAX_KV_SPLITS = 8  # split-KV decode attention: at most this many blocks per head
 ARGMAX_THREADS = 1024  # ql_argmax: one CTA over the logits
 TOKEN_RING = 64  # chained greedy steps: tokens kept in page-locked host memory (> steps in flight)
 
@@ -61,11 +65,7 @@ def _load_layer_module() -> cupy.RawModule:
     return cupy.RawModule(code=layer_module_source(), options=("-std=c++17",))
 
 
-def _blocks(n: int) -> tuple[int]:
-    return ((n + THREADS - 1) // THREADS,)
-
-
-class CudaOps:
+class CudaOps(AttentionOps):
     """Implements engine.backends.ops.Ops on one device with one kernel path."""
 
     name = "cuda"
@@ -87,6 +87,8 @@ class CudaOps:
             self.k_attn_split = module.get_function("ql_attention_split")
             self.k_attn_split_rope = module.get_function("ql_attention_split_rope")
             self.k_attn_merge = module.get_function("ql_attention_merge")
+            cc = int(cupy.cuda.Device(device_id).compute_capability)
+            self.k_attn_merged = module.get_function("ql_attention_split_rope_merged") if cc >= 90 else None
             self.k_argmax, self.k_argmax_chain = module.get_function("ql_argmax"), module.get_function("ql_argmax_chain")
             self.n_sm = int(cupy.cuda.runtime.getDeviceProperties(device_id)["multiProcessorCount"])
             self.step_buffer = cupy.zeros((2,), cupy.int32)  # [token id, position] of a one-token step
@@ -104,6 +106,10 @@ class CudaOps:
         self.split_kv = self.split_kv_note == AGREES
         self.rope_in_attention_note = rope_in_attention_note(self) if self.split_kv else "needs the split-KV attention"
         self.rope_in_attention = self.rope_in_attention_note == AGREES
+        self.cluster_merge = False  # until its check agrees (cuda_checks.py)
+        self.cluster_merge_note = (cluster_merge_note(self) if self.rope_in_attention and self.k_attn_merged
+                                   else "needs sm_90 and the rope in attention")
+        self.cluster_merge = self.cluster_merge_note == AGREES
 
     # -- data in and out ---------------------------------------------------------------
     def upload(self, host: np.ndarray) -> Any:
@@ -176,9 +182,6 @@ class CudaOps:
         self.fused_q8_note = fused_q8_note(self, type_name)
         self.fused_q8 = self.fused_q8_note == AGREES
 
-    def _n_splits(self, n_head: int) -> int:
-        return max(1, min(MAX_KV_SPLITS, (2 * self.n_sm) // n_head))  # about two blocks per SM
-
     def new_cache(self, cfg: LlamaConfig, n_layers: int, n_ctx: int) -> CudaCache:
         shape = (n_layers, n_ctx, cfg.n_head_kv, cfg.head_dim)
         with self.device:
@@ -236,96 +239,8 @@ class CudaOps:
         args = (x, np.int32(x.strides[0] // 4), pos.buffer, np.int32(x.shape[0]), np.int32(n_heads),
                 np.int32(head_dim), np.int32(rope.dim), np.int32(rope.neox), np.float32(math.log2(rope.base)),
                 np.float32(1.0 / rope.scale))
-        self.launch(self.k_rope, _blocks(n), (THREADS,), args)  # in place on the (possibly strided) slice
+        self.launch(self.k_rope, launch_blocks(n), (THREADS,), args)  # in place on the (possibly strided) slice
         return x
-
-    def attend(self, q: Any, k: Any, v: Any, cache: CudaCache, layer: int, pos: Positions) -> Any:
-        n_tokens, kv_width = k.shape
-        if k.strides != v.strides:
-            k, v = cupy.ascontiguousarray(k), cupy.ascontiguousarray(v)
-        self.launch(self.k_store, _blocks(n_tokens * kv_width), (THREADS,),
-                     (k, v, np.int32(k.strides[0] // 4), cache.k[layer], cache.v[layer], pos.buffer,
-                      np.int32(n_tokens), np.int32(kv_width)))
-        return self._attention(q, cache, layer, pos)
-
-    def _attention(self, q: Any, cache: CudaCache, layer: int, pos: Positions, split: bool | None = None) -> Activation:
-        """Attention of q (T, n_head * head_dim; row stride free) over cache rows 0..pos+t.
-        One-token steps use the split-KV kernels (when checked) unless ``split`` says otherwise."""
-        n_tokens = q.shape[0]
-        _, n_ctx, n_head_kv, head_dim = cache.k.shape
-        n_head = q.shape[1] // head_dim
-        score_stride = n_ctx if n_tokens == 1 else pos.start + n_tokens  # fixed for a captured step
-        scores = cupy.empty((n_tokens, n_head, score_stride), cupy.float32)
-        inputs = (q, np.int32(q.strides[0] // 4), cache.k[layer], cache.v[layer])
-        geometry = (pos.buffer, np.int32(n_head // n_head_kv), np.int32(head_dim), np.int32(n_head_kv * head_dim),
-                    np.float32(1.0 / math.sqrt(head_dim)))
-        if (self.split_kv and n_tokens == 1) if split is None else split:
-            n_split = self._n_splits(n_head)
-            part_o = cupy.empty((n_tokens, n_head, n_split, head_dim), cupy.float32)  # unnormalised partial outputs
-            part_ml = cupy.empty((n_tokens, n_head, n_split, 2), cupy.float32)  # (max score, sum of exp)
-            self.launch(self.k_attn_split, (n_head, n_tokens, n_split), (THREADS,),
-                              (*inputs, scores, np.int32(score_stride), *geometry, part_o, part_ml))
-            return self._merge(part_o, part_ml, n_head, head_dim)
-        out = cupy.empty((n_tokens, n_head * head_dim), cupy.float32)
-        want_q = self._wants_q8(n_tokens, n_head * head_dim) and head_dim % 32 == 0
-        xq, xds = self._q8_buffers(n_tokens, n_head * head_dim, want_q)
-        self.launch(self.k_attn, (n_head, n_tokens), (THREADS,),
-                    (*inputs, out, scores, np.int32(score_stride), *geometry, xq, xds, np.int32(want_q)))
-        return Activation(out, xq, xds) if want_q else Activation(out)
-
-    def _merge(self, part_o: Any, part_ml: Any, n_head: int, head_dim: int) -> Activation:
-        """The split-KV partials (T, n_head, n_split, ...) merged into (T, n_head * head_dim), + q8_1."""
-        n_tokens, _, n_split, _ = part_o.shape
-        out = cupy.empty((n_tokens, n_head * head_dim), cupy.float32)
-        want_q = self._wants_q8(n_tokens, n_head * head_dim) and head_dim % 32 == 0
-        xq, xds = self._q8_buffers(n_tokens, n_head * head_dim, want_q)
-        self.launch(self.k_attn_merge, (n_head, n_tokens), (THREADS,), (part_o, part_ml, out, np.int32(head_dim),
-                                                                       np.int32(n_split), xq, xds, np.int32(want_q)))
-        return Activation(out, xq, xds) if want_q else Activation(out)
-
-    def attend_qkv(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int, pos: Positions) -> Activation:
-        """Rope + KV store and attention on the fused projection qkv (T, q_width + 2 * kv_width):
-        [q | k | v]. One-token steps: one launch for rope, KV store and the split attention
-        (+ the merge) when checked; otherwise rope + KV store in one launch, then attention."""
-        rope = cfg.rope
-        if qkv.strides[1] != 4 or cfg.head_dim % 2 or rope.dim % 2 or rope.dim > cfg.head_dim:
-            return self._attend_qkv_unfused(qkv, cfg, cache, layer, pos)
-        if self.rope_in_attention and qkv.shape[0] == 1:
-            return self._attend_qkv_rope_inside(qkv, cfg, cache, layer, pos)
-        return self._attend_qkv_rope_first(qkv, cfg, cache, layer, pos)
-
-    def _attend_qkv_rope_first(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int,
-                               pos: Positions) -> Activation:
-        rope = cfg.rope
-        n_tokens = qkv.shape[0]
-        n = n_tokens * (cfg.n_head + 2 * cfg.n_head_kv) * (cfg.head_dim // 2)  # threads: (t, head, pair)
-        self.launch(self.k_rope_kv, _blocks(n), (THREADS,),
-                       (qkv, np.int32(qkv.strides[0] // 4), cache.k[layer], cache.v[layer], pos.buffer,
-                        np.int32(n_tokens), np.int32(cfg.n_head), np.int32(cfg.n_head_kv), np.int32(cfg.head_dim),
-                        np.int32(rope.dim), np.int32(rope.neox), np.float32(math.log2(rope.base)),
-                        np.float32(1.0 / rope.scale)))
-        return self._attention(qkv[:, : cfg.q_width], cache, layer, pos)  # q: (T, q_width), rotated in place
-
-    def _attend_qkv_rope_inside(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int,
-                                pos: Positions) -> Activation:
-        """One token (qkv (1, ...), contiguous rows): ql_attention_split_rope + the merge."""
-        rope, head_dim = cfg.rope, cfg.head_dim
-        _, n_ctx, _, _ = cache.k.shape
-        n_split = self._n_splits(cfg.n_head)
-        scores = cupy.empty((1, cfg.n_head, n_ctx), cupy.float32)
-        part_o = cupy.empty((1, cfg.n_head, n_split, head_dim), cupy.float32)  # unnormalised partial outputs
-        part_ml = cupy.empty((1, cfg.n_head, n_split, 2), cupy.float32)  # (max score, sum of exp)
-        self.launch(self.k_attn_split_rope, (cfg.n_head, 1, n_split), (THREADS,),
-                    (qkv, cache.k[layer], cache.v[layer], scores, np.int32(n_ctx), pos.buffer,
-                     np.int32(cfg.n_head // cfg.n_head_kv), np.int32(head_dim), np.int32(cfg.kv_width),
-                     np.float32(1.0 / math.sqrt(head_dim)), np.int32(rope.dim), np.int32(rope.neox),
-                     np.float32(math.log2(rope.base)), np.float32(1.0 / rope.scale), part_o, part_ml))
-        return self._merge(part_o, part_ml, cfg.n_head, head_dim)
-
-    def _attend_qkv_unfused(self, qkv: Any, cfg: LlamaConfig, cache: CudaCache, layer: int, pos: Positions) -> Any:
-        qk_width = cfg.q_width + cfg.kv_width
-        qk = self.rope(qkv[:, :qk_width], cfg.n_head + cfg.n_head_kv, cfg.head_dim, pos, cfg.rope)  # q, k heads
-        return self.attend(qk[:, : cfg.q_width], qk[:, cfg.q_width :], qkv[:, qk_width:], cache, layer, pos)
 
     def swiglu(self, gate_up: Any, n_ff: int) -> Activation:
         if isinstance(gate_up, tuple):
@@ -335,7 +250,7 @@ class CudaOps:
         out = cupy.empty((n_tokens, n_ff), cupy.float32)
         want_q = self._wants_q8(n_tokens, n_ff)
         xq, xds = self._q8_buffers(n_tokens, n_ff, want_q)
-        self.launch(self.k_swiglu, _blocks(out.size), (THREADS,),
+        self.launch(self.k_swiglu, launch_blocks(out.size), (THREADS,),
                       (gate_up, out, np.int32(n_tokens), np.int32(n_ff), xq, xds, np.int32(want_q)))
         return Activation(out, xq, xds) if want_q else Activation(out)
 

@@ -62,6 +62,20 @@ def rope_in_attention_note(ops: Any) -> str:
     """The one-token rope + KV store + split attention of ql_attention_split_rope against
     ql_rope_kv_store followed by the split attention (a few positions, a neox and a partial
     rope): outputs and both caches."""
+    return _one_token_attention_note(ops, lambda *a: ops._attend_qkv_rope_first(*a),
+                                     lambda *a: ops._attend_qkv_rope_inside(*a, merged=False))
+
+
+def cluster_merge_note(ops: Any) -> str:
+    """sm_90: the split attention and its merge in one launch of clustered splits
+    (ql_attention_split_rope_merged) against ql_attention_split_rope + ql_attention_merge."""
+    return _one_token_attention_note(ops, lambda *a: ops._attend_qkv_rope_inside(*a, merged=False),
+                                     lambda *a: ops._attend_qkv_rope_inside(*a, merged=True))
+
+
+def _one_token_attention_note(ops: Any, reference: Any, candidate: Any) -> str:
+    """A one-token attention form (candidate) against another (reference), each on its own copy
+    of a cache (a few positions, a neox and a partial rope): outputs and both caches."""
     rng = np.random.default_rng(13)
     worst = 0.0
     try:
@@ -78,11 +92,11 @@ def rope_in_attention_note(ops: Any) -> str:
                 with ops.device, ops.stream:
                     ops.pos_buffer.set(np.array([start], np.int32), stream=ops.stream)
                     pos = Positions(ops.pos_buffer, start, 1)
-                    two = ops.download(ops._attend_qkv_rope_first(ops.upload(qkv), cfg, caches[0], 0, pos).x)
-                    one = ops.download(ops._attend_qkv_rope_inside(ops.upload(qkv), cfg, caches[1], 0, pos).x)
+                    two = ops.download(reference(ops.upload(qkv), cfg, caches[0], 0, pos).x)
+                    one = ops.download(candidate(ops.upload(qkv), cfg, caches[1], 0, pos).x)
                     rows = [ops.download(c.k[0]) for c in caches] + [ops.download(c.v[0]) for c in caches]
                 worst = max(worst, _worst(one, two), float(np.abs(rows[0] - rows[1]).max()),
                             float(np.abs(rows[2] - rows[3]).max()))
         return AGREES if worst <= 1e-4 else f"differs by {worst:.1e}"
-    except Exception as exc:  # a launch failure: keep the separate rope + KV store kernel
+    except Exception as exc:  # a launch failure: keep the form checked before
         return f"check failed: {type(exc).__name__}: {exc}"

@@ -142,3 +142,17 @@ def test_split_kv_attention_self_check_agrees():
     ops = CudaOps(0, "mmvq")
     assert ops.split_kv, ops.split_kv_note
     assert ops.rope_in_attention, ops.rope_in_attention_note
+
+
+def test_cluster_merge_self_check_agrees_on_sm90_and_is_off_below():
+    """ql_attention_split_rope_merged (clustered splits, the merge through distributed shared
+    memory) against the split kernel + ql_attention_merge: used on sm_90+, never below."""
+    import cupy
+
+    from engine.backends.cuda import CudaOps
+
+    ops = CudaOps(0, "mmvq")
+    if int(cupy.cuda.Device(0).compute_capability) >= 90:
+        assert ops.cluster_merge, ops.cluster_merge_note
+    else:
+        assert not ops.cluster_merge and ops.k_attn_merged is None
