@@ -4,7 +4,8 @@ CudaOps methods named by a mode return their first result (per shape) without la
 anything, so the captured decode graph lacks those kernels: the tokens are wrong, the time is
 the upper bound of fusing them away. 8B synthetic models (bench/decode.py's shapes), tg128
 greedy steps (one next_token_greedy call each, graph-replayed), two alternating passes over
-the modes. GPU only.
+the modes. GPU only. On sm_90 the merge runs inside the clustered attention launch
+(engine/backends/cuda_attend.py), so the "_merge" mode takes nothing out there.
 
     python bench/ablate_decode.py Q8_0 IQ2_XXS --out bench/results
 """
