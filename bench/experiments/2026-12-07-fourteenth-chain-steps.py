@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,10 @@ def greedy_run(model, first: int, n: int) -> tuple[float, list[int]]:
     """(tokens/s, tokens) of n tokens of greedy_tokens from position 0."""
     model.reset()
     stream, tokens = model.greedy_tokens(first, 0), []
-    start = decode.time.perf_counter()
+    start = time.perf_counter()
     for _ in range(n):
         tokens.append(next(stream))
-    elapsed = decode.time.perf_counter() - start
+    elapsed = time.perf_counter() - start
     stream.close()
     return n / elapsed, tokens
 

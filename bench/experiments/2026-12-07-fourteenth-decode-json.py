@@ -32,7 +32,7 @@ def runs(text: str) -> list[list[str]]:
 
 
 def records(run: list[str], tree: str, rnd: int) -> list[dict]:
-    card = next(CARD.match(line) for line in run if CARD.match(line))
+    card = next(match for match in map(CARD.match, run) if match)
     rows = []
     for line in run:
         cells = [c.strip() for c in line.strip("|").split("|")]
