@@ -54,7 +54,7 @@ extern "C" __global__ void ql_attention(const float* __restrict__ q, int q_strid
     __shared__ float q_sh[256];  // (head_dim,) scaled query
     __shared__ float part[QL_BLOCK / 32][256];  // (n_warps, head_dim) per-warp partial outputs
     const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x;
-    const int n_kv = pos[0] + t + 1;  // keys 0..pos of this token (causal)
+    const int n_kv = ql_step_pos(pos) + t + 1;  // keys 0..pos of this token (causal)
     const int kv_off = (h / group) * head_dim;
     const float* qv = q + (size_t)t * q_stride + h * head_dim;  // (head_dim,)
     float* sc = scores + ((size_t)t * n_head + h) * score_stride;  // (n_kv,)
@@ -271,7 +271,7 @@ extern "C" __global__ void ql_attention_split(const float* __restrict__ q, int q
     __shared__ float q_sh[256];  // (head_dim,) scaled query
     const int h = blockIdx.x, t = blockIdx.y, s = blockIdx.z, n_head = gridDim.x, n_split = gridDim.z;
     int j0, j1;
-    ql_split_range(pos[0] + t + 1, s, n_split, j0, j1);  // keys 0..pos of this token (causal)
+    ql_split_range(ql_step_pos(pos) + t + 1, s, n_split, j0, j1);  // keys 0..pos of this token (causal)
     const int kv_off = (h / group) * head_dim;
     const float* qv = q + (size_t)t * q_stride + h * head_dim;  // (head_dim,)
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) q_sh[d] = qv[d] * scale;
@@ -299,13 +299,17 @@ __device__ __forceinline__ void ql_split_rope_partials(const float* __restrict__
                                                        float* ml_dst) {
     __shared__ float q_sh[256], k_sh[256], v_sh[256];  // (head_dim,) scaled query, the new key and value
     const int h = blockIdx.x, s = blockIdx.z, n_head = gridDim.x, n_split = gridDim.z;
-    const int now = pos[0];  // set by the host before the graph started: readable before the wait
+    // Before the wait the position may still be the last step's (in a graph of chained steps
+    // argmax_chain, a few kernels back, writes it): a guess, good for the prefetch only.
+    const int guess = ql_step_pos(pos);
     int j0, j1;
-    ql_split_range(now + 1, s, n_split, j0, j1);
+    ql_split_range(guess + 1, s, n_split, j0, j1);
     const int kv_head = h / group, kv_off = kv_head * head_dim, n_head_kv = kv_width / head_dim;
-    ql_prefetch_rows(cache_k, j0, min(j1, now), kv_width, kv_off, head_dim);
-    ql_prefetch_rows(cache_v, j0, min(j1, now), kv_width, kv_off, head_dim);
+    ql_prefetch_rows(cache_k, j0, min(j1, guess), kv_width, kv_off, head_dim);
+    ql_prefetch_rows(cache_v, j0, min(j1, guess), kv_width, kv_off, head_dim);
     ql_pdl_wait();
+    const int now = ql_step_pos(pos);  // this step's position: read after the wait
+    ql_split_range(now + 1, s, n_split, j0, j1);
     const bool has_new = j0 <= now && now < j1;  // the (one) split that holds the new position
     const float ps = (float)now * inv_scale;
     const float* q_in = qkv + h * head_dim;                             // (head_dim,) query head h

@@ -28,6 +28,14 @@ __device__ __forceinline__ void ql_pdl_begin() {
     ql_pdl_allow_next();
     ql_pdl_wait();
 }
+
+// The step's position pos[0]. In a graph of chained decode steps it is written a few kernels
+// before (argmax_chain), so it is read only after ql_pdl_wait, and through a volatile load:
+// from a `const __restrict__` pointer the compiler may emit ld.global.nc, and ptxas moves such
+// an "invariant" load above griddepcontrol.wait (seen in ql_attention's SASS, NVRTC 12.9 and 13).
+__device__ __forceinline__ int ql_step_pos(const int* pos) {
+    return *(const volatile int*)pos;
+}
 #define QL_NEG_INF __int_as_float(0xff800000)
 
 __device__ __forceinline__ float ql_warp_sum(float v) {
@@ -110,7 +118,7 @@ extern "C" __global__ void ql_rope(float* __restrict__ x, int stride, const int*
     if (idx >= n_tokens * n_heads * half) return;
     const int i = idx % half, head = (idx / half) % n_heads, t = idx / (half * n_heads);
     float* v = x + (size_t)t * stride + head * head_dim;  // (head_dim,) one head of token t
-    const float p = (float)(pos[0] + t) * inv_scale;
+    const float p = (float)(ql_step_pos(pos) + t) * inv_scale;
     const float theta = p * exp2f(-2.0f * i / rope_dim * log2_base);
     float s, c;
     sincosf(theta, &s, &c);
@@ -128,7 +136,7 @@ extern "C" __global__ void ql_kv_store(const float* __restrict__ k, const float*
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= n_tokens * kv_width) return;
     const int t = idx / kv_width, d = idx % kv_width;
-    const size_t row = (size_t)(pos[0] + t) * kv_width;  // cache row of token t
+    const size_t row = (size_t)(ql_step_pos(pos) + t) * kv_width;  // cache row of token t
     cache_k[row + d] = k[(size_t)t * stride + d];
     cache_v[row + d] = v[(size_t)t * stride + d];
 }
@@ -168,10 +176,11 @@ extern "C" __global__ void ql_rope_kv_store(float* __restrict__ qkv, int stride,
     if (idx >= n_tokens * n_all * pairs) return;
     const int p = idx % pairs, head = (idx / pairs) % n_all, t = idx / (pairs * n_all);
     float* v = qkv + (size_t)t * stride + head * head_dim;  // (head_dim,) one head of token t
+    const int at = ql_step_pos(pos) + t;  // position of token t
     int a, b;
     const bool rotated = ql_rope_pair(p, rope_dim, neox, a, b);
     float x0 = v[a], x1 = v[b];
-    if (rotated && head < n_head + n_head_kv) ql_rope_rotate(x0, x1, (float)(pos[0] + t) * inv_scale, p, rope_dim, log2_base);
+    if (rotated && head < n_head + n_head_kv) ql_rope_rotate(x0, x1, (float)at * inv_scale, p, rope_dim, log2_base);
     if (head < n_head) {
         v[a] = x0;
         v[b] = x1;
@@ -180,7 +189,7 @@ extern "C" __global__ void ql_rope_kv_store(float* __restrict__ qkv, int stride,
     const bool is_k = head < n_head + n_head_kv;
     const int kv_head = is_k ? head - n_head : head - n_head - n_head_kv;
     const int kv_width = n_head_kv * head_dim;
-    float* dst = (is_k ? cache_k : cache_v) + (size_t)(pos[0] + t) * kv_width + kv_head * head_dim;  // (head_dim,)
+    float* dst = (is_k ? cache_k : cache_v) + (size_t)at * kv_width + kv_head * head_dim;  // (head_dim,) row `at`
     dst[a] = x0;
     dst[b] = x1;
 }

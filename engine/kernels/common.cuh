@@ -71,7 +71,9 @@ typedef unsigned long long u64;
 // ql_pdl_allow_next() early, and ql_pdl_wait() before it touches any global memory that an
 // earlier kernel writes or reads (activations, outputs, scratch); only immutable data
 // (weights, lookup tables) may be read before the wait. Both are no-ops below sm_90 and for
-// ordinary launches.
+// ordinary launches. ptxas may move an ld.global.nc (a `const __restrict__` load) above the wait:
+// it did with the layer ops' step position (engine/backends/cuda_ops.cu: ql_step_pos); the SASS
+// audit bench/experiments/2026-12-07-fifteenth-prewait-audit.py lists each kernel's early loads.
 QL_DEV void ql_pdl_wait() {
 #if QL_ON_DEVICE && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");

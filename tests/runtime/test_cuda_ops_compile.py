@@ -66,3 +66,12 @@ def test_backend_looks_up_only_exported_kernels():
 
 def test_source_is_header_free():
     assert "#include" not in _source()
+
+
+def test_kernels_read_the_step_position_only_through_ql_step_pos():
+    """A plain pos[0] through a `const __restrict__` pointer may become an ld.global.nc that ptxas
+    moves above griddepcontrol.wait (it did in ql_attention): every read goes through the
+    volatile ql_step_pos (tests/runtime/test_cuda_pdl_order.py checks the effect on a GPU)."""
+    code = re.sub(r"//[^\n]*", "", _source())  # comments may say pos[0]
+    assert "ql_step_pos(pos)" in code
+    assert not re.findall(r"\bpos\s*\[", code)
