@@ -5,27 +5,28 @@ writes; only immutable data (weights, lookup tables) may be loaded before the wa
 move an ld.global.nc (a `const __restrict__` load it takes as read-only) above the wait: it did
 with the layer ops' step position (fifteenth 2026-12-07 session, fixed by ql_step_pos). This
 compiles the layer-ops module and every mat-vec module (mmvq, dmmv) for sm_90 with the NVRTC
-given, disassembles each with cuobjdump, and prints, per module, the kinds of global load found
+given, disassembles each with nvdisasm, and prints, per module, the kinds of global load found
 before the first ACQBULK (griddepcontrol.wait) and how many kernels have them; for the layer ops,
 each kernel that has any. Expected: LDGSTS (weights, cp.async), LDG.E in the IQ modules (their
 lookup tables) and LDG.E.STRONG.SYS in the split attention (its prefetch guess), nothing else.
 
-    python bench/experiments/2026-12-07-fifteenth-prewait-audit.py LIBNVRTC CUOBJDUMP
-(LIBNVRTC: e.g. .venv/.../nvidia/cuda_nvrtc/lib/libnvrtc.so.12; CUOBJDUMP: from the
-nvidia-cuda-cuobjdump wheel. No GPU needed.)
+    python bench/experiments/2026-12-07-fifteenth-prewait-audit.py LIBNVRTC NVDISASM
+(LIBNVRTC: e.g. .venv/.../nvidia/cuda_nvrtc/lib/libnvrtc.so.12; NVDISASM: from the
+nvidia-cuda-nvdisasm wheel. No GPU needed.) tests/kernels/test_pdl_prewait_sass.py checks the
+same on every test run, with CuPy's NVRTC and the one-column and two-column kernels.
 """
 
 from __future__ import annotations
 
 import ctypes
-import re
-import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "kernels")]  # the repository, sass_loads.py
+
+from sass_loads import loads_before_wait  # noqa: E402
 
 from engine.backends.cuda import layer_module_source  # noqa: E402
 from engine.kernels.build import CompileTarget, compile_options  # noqa: E402
@@ -35,7 +36,7 @@ ARCH = 90
 
 
 def compile_cubin(lib: ctypes.CDLL, source: str, headers: dict[str, str], options: list[str]) -> bytes:
-    """NVRTC through its C API (cuobjdump rejected what CuPy's getCUBIN returned: one byte short)."""
+    """NVRTC through its C API: a library other than CuPy's (e.g. NVRTC 13 beside CuPy's 12)."""
     prog, names = ctypes.c_void_p(), list(headers)
     texts = (ctypes.c_char_p * max(1, len(names)))(*[headers[n].encode() for n in names])
     keys = (ctypes.c_char_p * max(1, len(names)))(*[n.encode() for n in names])
@@ -52,29 +53,9 @@ def compile_cubin(lib: ctypes.CDLL, source: str, headers: dict[str, str], option
     return buf.raw
 
 
-def loads_before_wait(cuobjdump: str, cubin: bytes) -> dict[str, tuple[str, ...] | None]:
-    """kernel -> the global load opcodes before its first ACQBULK (None: no wait at all)."""
-    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
-        f.write(cubin)
-        f.flush()
-        sass = subprocess.run([cuobjdump, "-sass", f.name], capture_output=True, text=True, check=True).stdout
-    found = {}
-    for body in re.split(r"\n\s*Function : ", sass)[1:]:
-        name, *lines = body.split("\n")
-        # "/*0040*/  OP args ;  /* encoding */": the instruction between the address and the encoding
-        code = [re.sub(r"^\s*/\*[0-9a-f]+\*/", "", line).split("/*")[0].strip() for line in lines if "/*" in line]
-        waits = [i for i, line in enumerate(code) if "ACQBULK" in line]
-        if not waits:
-            found[name.strip()] = None
-            continue
-        ops = {re.sub(r"^@!?U?P\w+\s+", "", line).split()[0] for line in code[: waits[0]] if "LDG" in line}
-        found[name.strip()] = tuple(sorted(ops))
-    return found
-
-
 def main() -> None:
-    lib, cuobjdump = ctypes.CDLL(sys.argv[1]), sys.argv[2]
-    layer = loads_before_wait(cuobjdump, compile_cubin(lib, layer_module_source(), {}, ["-std=c++17", f"-arch=sm_{ARCH}"]))
+    lib, nvdisasm = ctypes.CDLL(sys.argv[1]), sys.argv[2]
+    layer = loads_before_wait(nvdisasm, compile_cubin(lib, layer_module_source(), {}, ["-std=c++17", f"-arch=sm_{ARCH}"]))
     for name, ops in layer.items():
         if ops:
             print(f"layer ops: {name}: {', '.join(ops)}")
@@ -86,7 +67,7 @@ def main() -> None:
             except ValueError:
                 continue
             source, options = module_source(spec), list(compile_options(spec, CompileTarget(ARCH)))
-            modules[f"{family} {kind}"] = loads_before_wait(cuobjdump, compile_cubin(lib, source, header_files(), options))
+            modules[f"{family} {kind}"] = loads_before_wait(nvdisasm, compile_cubin(lib, source, header_files(), options))
     for module, kernels in modules.items():
         kinds = Counter("no wait" if ops is None else (", ".join(ops) or "none") for ops in kernels.values())
         print(f"{module}: " + "; ".join(f"{n} kernels: {k}" for k, n in sorted(kinds.items())))

@@ -72,8 +72,8 @@ typedef unsigned long long u64;
 // earlier kernel writes or reads (activations, outputs, scratch); only immutable data
 // (weights, lookup tables) may be read before the wait. Both are no-ops below sm_90 and for
 // ordinary launches. ptxas may move an ld.global.nc (a `const __restrict__` load) above the wait:
-// it did with the layer ops' step position (engine/backends/cuda_ops.cu: ql_step_pos); the SASS
-// audit bench/experiments/2026-12-07-fifteenth-prewait-audit.py lists each kernel's early loads.
+// it did with the layer ops' step position (engine/backends/cuda_ops.cu: ql_step_pos).
+// tests/kernels/test_pdl_prewait_sass.py checks every kernel's loads before its wait in SASS.
 QL_DEV void ql_pdl_wait() {
 #if QL_ON_DEVICE && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
