@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sass_loads import find_nvdisasm, loads_before_wait
 
-from engine.kernels.build import CompileTarget, compile_cubin, compile_options
+from engine.kernels.build import CompileTarget, compile_cubin, compile_options, nvrtc_version
 from engine.kernels.sources import (
     FAMILIES_WITH_TABLES,
     FAMILY_HEADERS,
@@ -28,24 +28,19 @@ SPECS = [(f, k) for f in FAMILY_HEADERS for k in MODULE_KINDS if not (f == "floa
 
 @pytest.fixture(scope="module")
 def nvdisasm() -> str:
+    """nvdisasm's path; skips without it or without NVRTC (nothing to compile with)."""
+    try:
+        nvrtc_version()
+    except Exception as exc:  # no NVRTC library at all
+        pytest.skip(f"NVRTC not available: {exc}")
     path = find_nvdisasm()
     if path is None:
         pytest.skip("no nvdisasm (the nvidia-cuda-nvdisasm wheel of the test extra, Linux)")
     return path
 
 
-def _nvrtc_or_skip():
-    try:
-        from cupy.cuda import nvrtc
-
-        nvrtc.getVersion()
-    except Exception as exc:  # noqa: BLE001  (no NVRTC library: nothing to compile with)
-        pytest.skip(f"NVRTC unavailable: {exc}")
-
-
 @pytest.mark.parametrize("family,kind", SPECS)
 def test_matvec_kernels_load_only_weights_and_tables_before_their_wait(nvdisasm, family, kind):
-    _nvrtc_or_skip()
     spec = ModuleSpec(family, kind, columns=(1, 2))  # the one-column kernels and the general ones
     cubin = compile_cubin(module_source(spec), header_files(), compile_options(spec, CompileTarget(90)), family)
     allowed = WEIGHT_COPIES | ({"LDG.E"} if family in FAMILIES_WITH_TABLES else set())
@@ -56,7 +51,6 @@ def test_matvec_kernels_load_only_weights_and_tables_before_their_wait(nvdisasm,
 
 
 def test_layer_kernels_load_nothing_but_the_guess_before_their_wait(nvdisasm):
-    _nvrtc_or_skip()
     from engine.backends.cuda import layer_module_source
 
     kernels = loads_before_wait(nvdisasm, compile_cubin(layer_module_source(), {}, ("-std=c++17", "-arch=sm_90"), "layer"))
