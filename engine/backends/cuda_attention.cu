@@ -161,6 +161,21 @@ __device__ __forceinline__ void ql_split_scores(const float* q_sh, const float* 
     }
 }
 
+// The values of a warp's batch of keys base + u * n_warps (u < QL_KEYS_AT_ONCE): vv[u][i] = dim
+// lane + 32 i of value row j (0 past j1 or head_dim).
+__device__ __forceinline__ void ql_load_value_batch(const float* __restrict__ cache_v, int base, int j1, int kv_width,
+                                                    int kv_off, int head_dim, const float* new_v, int new_j,
+                                                    float (&vv)[QL_KEYS_AT_ONCE][8]) {
+    const int lane = threadIdx.x & 31, n_warps = blockDim.x >> 5;
+#pragma unroll
+    for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
+        const int j = base + u * n_warps;
+        const float* vr = ql_kv_row(cache_v, min(j, j1 - 1), kv_width, kv_off, new_v, new_j);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) vv[u][i] = j < j1 && lane + 32 * i < head_dim ? vr[lane + 32 * i] : 0.0f;
+    }
+}
+
 // part[warp][d] = sum over the warp's keys j of p_j * value j (dims d < head_dim), p_j = sc[j - j0].
 __device__ __forceinline__ void ql_split_values(const float* sc, const float* __restrict__ cache_v,
                                                 float (*part)[256], int j0, int j1, int kv_width, int kv_off,
@@ -169,14 +184,9 @@ __device__ __forceinline__ void ql_split_values(const float* sc, const float* __
     float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (int base = j0 + warp; base < j1; base += QL_KEYS_AT_ONCE * n_warps) {
         float vv[QL_KEYS_AT_ONCE][8], p[QL_KEYS_AT_ONCE];  // values of key base + u n_warps, its weight
+        ql_load_value_batch(cache_v, base, j1, kv_width, kv_off, head_dim, new_v, new_j, vv);
 #pragma unroll
-        for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
-            const int j = base + u * n_warps;
-            const float* vr = ql_kv_row(cache_v, min(j, j1 - 1), kv_width, kv_off, new_v, new_j);
-            p[u] = j < j1 ? sc[j - j0] : 0.0f;
-#pragma unroll
-            for (int i = 0; i < 8; ++i) vv[u][i] = j < j1 && lane + 32 * i < head_dim ? vr[lane + 32 * i] : 0.0f;
-        }
+        for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) p[u] = base + u * n_warps < j1 ? sc[base + u * n_warps - j0] : 0.0f;
 #pragma unroll
         for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
 #pragma unroll
@@ -308,27 +318,37 @@ __device__ __forceinline__ void ql_split_rope_partials(const float* __restrict__
     ql_prefetch_rows(cache_k, j0, min(j1, guess), kv_width, kv_off, head_dim);
     ql_prefetch_rows(cache_v, j0, min(j1, guess), kv_width, kv_off, head_dim);
     ql_pdl_wait();
+    // This thread's rope pair p (head_dim / 2 <= 128 < blockDim: at most one) of the query, key
+    // and value heads, loaded before the position so that all of them share one L2 round trip.
+    // Volatile loads, as the position's: ptxas keeps volatile loads in program order (and after
+    // the wait); plain ones it scheduled after the position's arithmetic, a second round trip.
+    const int p = threadIdx.x;
+    const bool has_pair = p < head_dim / 2;
+    int a = 0, b = 0;
+    const bool rotated = has_pair && ql_rope_pair(p, rope_dim, neox, a, b);
+    const float* q_in = qkv + h * head_dim;                             // (head_dim,) query head h
+    const float* k_in = qkv + (n_head + kv_head) * head_dim;            // (head_dim,) key head
+    const float* v_in = qkv + (n_head + n_head_kv + kv_head) * head_dim;  // (head_dim,) value head
+    float q0 = 0.0f, q1 = 0.0f, k0 = 0.0f, k1 = 0.0f, v0 = 0.0f, v1 = 0.0f;
+    if (has_pair) {
+        q0 = ql_load_in_order(q_in + a), q1 = ql_load_in_order(q_in + b);
+        k0 = ql_load_in_order(k_in + a), k1 = ql_load_in_order(k_in + b);
+        v0 = ql_load_in_order(v_in + a), v1 = ql_load_in_order(v_in + b);
+    }
     const int now = ql_step_pos(pos);  // this step's position: read after the wait
     ql_split_range(now + 1, s, n_split, j0, j1);
     const bool has_new = j0 <= now && now < j1;  // the (one) split that holds the new position
     const float ps = (float)now * inv_scale;
-    const float* q_in = qkv + h * head_dim;                             // (head_dim,) query head h
-    const float* k_in = qkv + (n_head + kv_head) * head_dim;            // (head_dim,) key head
-    const float* v_in = qkv + (n_head + n_head_kv + kv_head) * head_dim;  // (head_dim,) value head
     float* k_row = cache_k + (size_t)now * kv_width + kv_off;           // (head_dim,) cache row `now`
     float* v_row = cache_v + (size_t)now * kv_width + kv_off;
-    for (int p = threadIdx.x; p < head_dim / 2; p += blockDim.x) {
-        int a, b;
-        const bool rotated = ql_rope_pair(p, rope_dim, neox, a, b);
-        float q0 = q_in[a], q1 = q_in[b];
+    if (has_pair) {
         if (rotated) ql_rope_rotate(q0, q1, ps, p, rope_dim, log2_base);
         q_sh[a] = q0 * scale;
         q_sh[b] = q1 * scale;
         if (has_new) {
-            float k0 = k_in[a], k1 = k_in[b];
             if (rotated) ql_rope_rotate(k0, k1, ps, p, rope_dim, log2_base);
-            k_sh[a] = k0, k_sh[b] = k1, v_sh[a] = v_in[a], v_sh[b] = v_in[b];
-            if (h % group == 0) k_row[a] = k0, k_row[b] = k1, v_row[a] = v_in[a], v_row[b] = v_in[b];
+            k_sh[a] = k0, k_sh[b] = k1, v_sh[a] = v0, v_sh[b] = v1;
+            if (h % group == 0) k_row[a] = k0, k_row[b] = k1, v_row[a] = v0, v_row[b] = v1;
         }
     }
     __syncthreads();

@@ -36,6 +36,12 @@ __device__ __forceinline__ void ql_pdl_begin() {
 __device__ __forceinline__ int ql_step_pos(const int* pos) {
     return *(const volatile int*)pos;
 }
+
+// A float loaded in program order with the volatile loads around it (such as ql_step_pos): to
+// batch loads that ptxas would otherwise schedule apart; only after ql_pdl_wait.
+__device__ __forceinline__ float ql_load_in_order(const float* p) {
+    return *(const volatile float*)p;
+}
 #define QL_NEG_INF __int_as_float(0xff800000)
 
 __device__ __forceinline__ float ql_warp_sum(float v) {
@@ -78,30 +84,61 @@ __device__ __forceinline__ void ql_store_q8_1(float v, long long chunk, int lane
     if (lane == 0) xds[chunk] = make_float2(d, d * (float)sum);
 }
 
+// Loads in flight at once per thread in the small kernels' row scans (norm, argmax): a loop
+// with one load per pass waits a full L2 round trip each pass (ptxas does not batch them),
+// so these scans load a batch first (clamped indices: unpredicated loads, which ptxas issues
+// together) and then use it, in the loop's order. 4 float4 per thread cover a row of 4096
+// with QL_BLOCK threads in one batch; 16 floats per thread cover 32000 logits in two.
+#define QL_SCAN_LOADS4 4
+#define QL_SCAN_LOADS 16
+
+// Sum of squares of row (n floats) over this thread's share (float4 i, i + blockDim, ... when
+// n % 4 == 0, else floats), in the order of a plain loop over that share: bit-identical to it.
+__device__ __forceinline__ float ql_sum_squares(const float* __restrict__ row, int n) {
+    float sq = 0.0f;
+    if ((n & 3) == 0) {
+        const float4* row4 = (const float4*)row;  // (n / 4,) float4: n % 4 == 0 keeps rows 16-B aligned
+        const int n4 = n >> 2;
+        for (int base = threadIdx.x; base < n4; base += QL_SCAN_LOADS4 * blockDim.x) {
+            float4 v[QL_SCAN_LOADS4];  // float4 base + k * blockDim (clamped)
+#pragma unroll
+            for (int k = 0; k < QL_SCAN_LOADS4; ++k) v[k] = row4[min(base + k * (int)blockDim.x, n4 - 1)];
+#pragma unroll
+            for (int k = 0; k < QL_SCAN_LOADS4; ++k) {
+                if (base + k * (int)blockDim.x < n4) sq += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
+            }
+        }
+    } else {
+        for (int base = threadIdx.x; base < n; base += QL_SCAN_LOADS * blockDim.x) {
+            float v[QL_SCAN_LOADS];  // element base + k * blockDim (clamped)
+#pragma unroll
+            for (int k = 0; k < QL_SCAN_LOADS; ++k) v[k] = row[min(base + k * (int)blockDim.x, n - 1)];
+#pragma unroll
+            for (int k = 0; k < QL_SCAN_LOADS; ++k) {
+                if (base + k * (int)blockDim.x < n) sq += v[k] * v[k];
+            }
+        }
+    }
+    return sq;
+}
+
 // RMSNorm of row t of x (read only): grid (T, ceil(n / blockDim)), blockDim QL_BLOCK. Every
 // CTA reduces the whole row (n floats, L2-resident: re-reading them is cheaper than a second
 // launch), in the same order, so all CTAs get the same scale; CTA (t, s) then writes elements
 // [s * blockDim, (s + 1) * blockDim) of out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * w and, if
 // want_q (needs n % 32 == 0), their q8_1 into xq/xds: each warp holds one 32-aligned chunk.
+// The thread's own element and weight are loaded with the row, before the reduction: one L2
+// round trip after the wait instead of one per pass plus one after the reduction.
 extern "C" __global__ void __launch_bounds__(QL_BLOCK)
 ql_rms_norm(const float* __restrict__ x, const float* __restrict__ w, float* __restrict__ out,
             signed char* __restrict__ xq, float2* __restrict__ xds, int n, float eps, int want_q) {
     ql_pdl_begin();
     const float* row = x + (size_t)blockIdx.x * n;  // (n,) row t of x
-    float sq = 0.0f;
-    if ((n & 3) == 0) {
-        const float4* row4 = (const float4*)row;  // (n / 4,) float4: n % 4 == 0 keeps rows 16-B aligned
-        for (int i = threadIdx.x; i < n / 4; i += blockDim.x) {
-            const float4 v = row4[i];
-            sq += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-        }
-    } else {
-        for (int i = threadIdx.x; i < n; i += blockDim.x) sq += row[i] * row[i];
-    }
-    const float inv = rsqrtf(ql_block_reduce(sq, false) / n + eps);
     const int i = blockIdx.y * blockDim.x + threadIdx.x;  // this thread's element of row t
+    const float xi = i < n ? row[i] : 0.0f, wi = i < n ? w[i] : 0.0f;
+    const float inv = rsqrtf(ql_block_reduce(ql_sum_squares(row, n), false) / n + eps);
     if (i >= n) return;  // with want_q, n % 32 == 0: whole warps leave together
-    const float o = row[i] * inv * w[i];
+    const float o = xi * inv * wi;
     out[(size_t)blockIdx.x * n + i] = o;
     if (want_q) ql_store_q8_1(o, ((long long)blockIdx.x * n + i) >> 5, threadIdx.x & 31, xq, xds);  // chunk of (t, i)
 }
@@ -223,8 +260,15 @@ __device__ int ql_argmax_block(const float* __restrict__ x, int n) {
     __shared__ int best_i[32];
     float v = QL_NEG_INF;
     int i = 0x7fffffff;  // no index yet: any element is better (ties go to the lower index)
-    for (int j = threadIdx.x; j < n; j += blockDim.x) {
-        if (ql_argmax_better(x[j], j, v, i)) v = x[j], i = j;
+    for (int base = threadIdx.x; base < n; base += QL_SCAN_LOADS * blockDim.x) {
+        float xv[QL_SCAN_LOADS];  // x[base + k * blockDim] (clamped: unpredicated loads, all issued first)
+#pragma unroll
+        for (int k = 0; k < QL_SCAN_LOADS; ++k) xv[k] = x[min(base + k * (int)blockDim.x, n - 1)];
+#pragma unroll
+        for (int k = 0; k < QL_SCAN_LOADS; ++k) {
+            const int j = base + k * (int)blockDim.x;
+            if (j < n && ql_argmax_better(xv[k], j, v, i)) v = xv[k], i = j;
+        }
     }
     for (int o = 16; o > 0; o >>= 1) {
         const float ov = __shfl_xor_sync(0xffffffffu, v, o);
@@ -259,9 +303,9 @@ extern "C" __global__ void ql_argmax(const float* __restrict__ x, int n, int* __
 extern "C" __global__ void ql_argmax_chain(const float* __restrict__ x, int n, int* __restrict__ step,
                                            int* __restrict__ ring, int ring_size) {
     ql_pdl_begin();
+    const int pos = threadIdx.x == 0 ? step[1] : 0;  // loaded with the logits, not after the scan
     const int i = ql_argmax_block(x, n);
     if (threadIdx.x == 0) {
-        const int pos = step[1];
         ring[pos % ring_size] = i;
         step[0] = i;
         step[1] = pos + 1;

@@ -39,7 +39,10 @@ def _close(got, want, rtol=RTOL) -> None:
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * float(np.abs(want).max()))
 
 
-@pytest.mark.parametrize("n_tokens,width", [(1, 4096), (3, 256), (2, 200), (1, 2048 + 96)])
+# widths: one batch of float4 loads per thread (4096), several (8192 + 64), part of one (256,
+# 200), and floats (not a multiple of 4: 250, and 5002 = several batches of floats)
+@pytest.mark.parametrize("n_tokens,width", [(1, 4096), (3, 256), (2, 200), (1, 2048 + 96), (2, 8192 + 64), (1, 250),
+                                            (2, 5002)])
 def test_rms_norm_matches_cpu_and_writes_q8_1(n_tokens, width):
     rng = np.random.default_rng(width + n_tokens)
     x = rng.standard_normal((n_tokens, width)).astype(np.float32)  # (T, n)
