@@ -1,6 +1,6 @@
 """The CUDA backend (CuPy): weights stay quantized on the GPU, mat-vecs through
 engine.kernels (path per device from the BackendSpec), small layer ops from cuda_ops.cu, the
-attention (cuda_attend.py, a mixin) from cuda_attention.cu.
+attention (cuda_attend.py, a mixin) from cuda_attention.cu and cuda_attention_cluster.cu.
 
 Up to 8 tokens a step use the mat-vec kernels; more dequantize to fp16 and use cuBLAS.
 Decode steps (one token) are captured into a CUDA graph after a warm-up step; the
@@ -52,7 +52,7 @@ ARGMAX_THREADS = 1024  # ql_argmax: one CTA over the logits
 TOKEN_RING = 64  # chained greedy steps: tokens kept in page-locked host memory (> steps in flight)
 
 
-LAYER_SOURCES = ("cuda_ops.cu", "cuda_attention.cu")  # one NVRTC module, in this order
+LAYER_SOURCES = ("cuda_ops.cu", "cuda_attention.cu", "cuda_attention_cluster.cu")  # one NVRTC module, in this order
 
 
 def layer_module_source() -> str:

@@ -1,6 +1,7 @@
 """The CUDA backend's attention (a mixin of engine.backends.cuda.CudaOps): KV store, the
 one-kernel attention, the split-KV decode attention and its merge, rope inside it, and on sm_90
-the split attention and the merge in one launch of clustered splits. Kernels: cuda_attention.cu.
+the split attention and the merge in one launch of clustered splits. Kernels: cuda_attention.cu,
+cuda_attention_cluster.cu.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from engine.model.config import LlamaConfig
 
 THREADS = 256  # block size of the layer ops; ql_attention's required one (its shared partial sums)
 MAX_KV_SPLITS = 8  # split-KV decode attention: at most this many blocks per head
-ATTN_CLUSTER = 8  # splits of ql_attention_split_rope_merged (QL_ATTN_CLUSTER, cuda_attention.cu; sm_90+)
+ATTN_CLUSTER = 8  # splits of ql_attention_split_rope_merged (QL_ATTN_CLUSTER, cuda_attention_cluster.cu; sm_90+)
 
 
 def launch_blocks(n: int) -> tuple[int]:

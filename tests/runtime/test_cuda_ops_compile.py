@@ -1,6 +1,7 @@
-"""The per-layer CUDA ops (engine/backends/cuda_ops.cu + cuda_attention.cu, one module) compile
-through NVRTC for the oldest dp4a GPU (sm_61) and for Hopper (sm_90), with no GPU and no CUDA
-headers, and export every kernel the CUDA backend looks up."""
+"""The per-layer CUDA ops (engine/backends/cuda_ops.cu + cuda_attention.cu +
+cuda_attention_cluster.cu, one module) compile through NVRTC for the oldest dp4a GPU (sm_61)
+and for Hopper (sm_90), with no GPU and no CUDA headers, and export every kernel the CUDA
+backend looks up."""
 
 from __future__ import annotations
 
