@@ -125,6 +125,21 @@ __device__ __forceinline__ const float* ql_kv_row(const float* __restrict__ cach
     return j == new_j ? new_row : cache + (size_t)j * kv_width + kv_off;  // (head_dim,) row j
 }
 
+// Rows of a warp's batch of keys base + u * n_warps (u < QL_KEYS_AT_ONCE) of the key or value
+// cache: rows[u][i] = dim lane + 32 i of row j (0 past j1 or head_dim; row new_j from new_row).
+__device__ __forceinline__ void ql_load_kv_batch(const float* __restrict__ cache, int base, int j1, int kv_width,
+                                                 int kv_off, int head_dim, const float* new_row, int new_j,
+                                                 float (&rows)[QL_KEYS_AT_ONCE][8]) {
+    const int lane = threadIdx.x & 31, n_warps = blockDim.x >> 5;
+#pragma unroll
+    for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
+        const int j = base + u * n_warps;
+        const float* row = ql_kv_row(cache, min(j, j1 - 1), kv_width, kv_off, new_row, new_j);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) rows[u][i] = j < j1 && lane + 32 * i < head_dim ? row[lane + 32 * i] : 0.0f;
+    }
+}
+
 // sc[j - j0] = q . key j for keys [j0, j1).
 __device__ __forceinline__ void ql_split_scores(const float* q_sh, const float* __restrict__ cache_k, float* sc,
                                                 int j0, int j1, int kv_width, int kv_off, int head_dim,
@@ -135,13 +150,7 @@ __device__ __forceinline__ void ql_split_scores(const float* q_sh, const float* 
     for (int i = 0; i < 8; ++i) qv[i] = lane + 32 * i < head_dim ? q_sh[lane + 32 * i] : 0.0f;
     for (int base = j0 + warp; base < j1; base += QL_KEYS_AT_ONCE * n_warps) {
         float kv[QL_KEYS_AT_ONCE][8];  // key base + u n_warps, dims lane + 32 i (0 past the end)
-#pragma unroll
-        for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
-            const int j = base + u * n_warps;
-            const float* kr = ql_kv_row(cache_k, min(j, j1 - 1), kv_width, kv_off, new_k, new_j);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) kv[u][i] = j < j1 && lane + 32 * i < head_dim ? kr[lane + 32 * i] : 0.0f;
-        }
+        ql_load_kv_batch(cache_k, base, j1, kv_width, kv_off, head_dim, new_k, new_j, kv);
         float dot[QL_KEYS_AT_ONCE];
 #pragma unroll
         for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
@@ -162,21 +171,6 @@ __device__ __forceinline__ void ql_split_scores(const float* q_sh, const float* 
     }
 }
 
-// The values of a warp's batch of keys base + u * n_warps (u < QL_KEYS_AT_ONCE): vv[u][i] = dim
-// lane + 32 i of value row j (0 past j1 or head_dim).
-__device__ __forceinline__ void ql_load_value_batch(const float* __restrict__ cache_v, int base, int j1, int kv_width,
-                                                    int kv_off, int head_dim, const float* new_v, int new_j,
-                                                    float (&vv)[QL_KEYS_AT_ONCE][8]) {
-    const int lane = threadIdx.x & 31, n_warps = blockDim.x >> 5;
-#pragma unroll
-    for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) {
-        const int j = base + u * n_warps;
-        const float* vr = ql_kv_row(cache_v, min(j, j1 - 1), kv_width, kv_off, new_v, new_j);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) vv[u][i] = j < j1 && lane + 32 * i < head_dim ? vr[lane + 32 * i] : 0.0f;
-    }
-}
-
 // part[warp][d] = sum over the warp's keys j of p_j * value j (dims d < head_dim), p_j = sc[j - j0].
 __device__ __forceinline__ void ql_split_values(const float* sc, const float* __restrict__ cache_v,
                                                 float (*part)[256], int j0, int j1, int kv_width, int kv_off,
@@ -185,7 +179,7 @@ __device__ __forceinline__ void ql_split_values(const float* sc, const float* __
     float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (int base = j0 + warp; base < j1; base += QL_KEYS_AT_ONCE * n_warps) {
         float vv[QL_KEYS_AT_ONCE][8], p[QL_KEYS_AT_ONCE];  // values of key base + u n_warps, its weight
-        ql_load_value_batch(cache_v, base, j1, kv_width, kv_off, head_dim, new_v, new_j, vv);
+        ql_load_kv_batch(cache_v, base, j1, kv_width, kv_off, head_dim, new_v, new_j, vv);
 #pragma unroll
         for (int u = 0; u < QL_KEYS_AT_ONCE; ++u) p[u] = base + u * n_warps < j1 ? sc[base + u * n_warps - j0] : 0.0f;
 #pragma unroll

@@ -92,34 +92,32 @@ __device__ __forceinline__ void ql_store_q8_1(float v, long long chunk, int lane
 #define QL_SCAN_LOADS4 4
 #define QL_SCAN_LOADS 16
 
-// Sum of squares of row (n floats) over this thread's share (float4 i, i + blockDim, ... when
-// n % 4 == 0, else floats), in the order of a plain loop over that share: bit-identical to it.
-__device__ __forceinline__ float ql_sum_squares(const float* __restrict__ row, int n) {
+__device__ __forceinline__ float ql_square(float v) { return v * v; }
+__device__ __forceinline__ float ql_square(float4 v) { return v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w; }
+
+// Sum over this thread's share (elements i, i + blockDim, ...) of v (n elements: floats or
+// float4) of ql_square, LOADS elements loaded at a time, in the order of a plain loop over that
+// share: bit-identical to it.
+template <int LOADS, class T>
+__device__ __forceinline__ float ql_sum_squares_of(const T* __restrict__ v, int n) {
     float sq = 0.0f;
-    if ((n & 3) == 0) {
-        const float4* row4 = (const float4*)row;  // (n / 4,) float4: n % 4 == 0 keeps rows 16-B aligned
-        const int n4 = n >> 2;
-        for (int base = threadIdx.x; base < n4; base += QL_SCAN_LOADS4 * blockDim.x) {
-            float4 v[QL_SCAN_LOADS4];  // float4 base + k * blockDim (clamped)
+    for (int base = threadIdx.x; base < n; base += LOADS * blockDim.x) {
+        T batch[LOADS];  // element base + k * blockDim (clamped)
 #pragma unroll
-            for (int k = 0; k < QL_SCAN_LOADS4; ++k) v[k] = row4[min(base + k * (int)blockDim.x, n4 - 1)];
+        for (int k = 0; k < LOADS; ++k) batch[k] = v[min(base + k * (int)blockDim.x, n - 1)];
 #pragma unroll
-            for (int k = 0; k < QL_SCAN_LOADS4; ++k) {
-                if (base + k * (int)blockDim.x < n4) sq += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
-            }
-        }
-    } else {
-        for (int base = threadIdx.x; base < n; base += QL_SCAN_LOADS * blockDim.x) {
-            float v[QL_SCAN_LOADS];  // element base + k * blockDim (clamped)
-#pragma unroll
-            for (int k = 0; k < QL_SCAN_LOADS; ++k) v[k] = row[min(base + k * (int)blockDim.x, n - 1)];
-#pragma unroll
-            for (int k = 0; k < QL_SCAN_LOADS; ++k) {
-                if (base + k * (int)blockDim.x < n) sq += v[k] * v[k];
-            }
+        for (int k = 0; k < LOADS; ++k) {
+            if (base + k * (int)blockDim.x < n) sq += ql_square(batch[k]);
         }
     }
     return sq;
+}
+
+// Sum of squares of row (n floats) over this thread's share: float4 when n % 4 == 0 (rows
+// then stay 16-B aligned), else floats.
+__device__ __forceinline__ float ql_sum_squares(const float* __restrict__ row, int n) {
+    if ((n & 3) == 0) return ql_sum_squares_of<QL_SCAN_LOADS4>((const float4*)row, n >> 2);  // (n / 4,) float4
+    return ql_sum_squares_of<QL_SCAN_LOADS>(row, n);
 }
 
 // RMSNorm of row t of x (read only): grid (T, ceil(n / blockDim)), blockDim QL_BLOCK. Every

@@ -28,6 +28,23 @@ def find_nvdisasm() -> str | None:
     return None
 
 
+def nvdisasm_or_skip() -> str:
+    """nvdisasm's path for a SASS test; skips it without NVRTC (nothing to compile with) or
+    without nvdisasm."""
+    import pytest
+
+    from engine.kernels.build import nvrtc_version
+
+    try:
+        nvrtc_version()
+    except Exception as exc:  # no NVRTC library at all
+        pytest.skip(f"NVRTC not available: {exc}")
+    path = find_nvdisasm()
+    if path is None:
+        pytest.skip("no nvdisasm (the nvidia-cuda-nvdisasm wheel of the test extra, Linux)")
+    return path
+
+
 def kernel_code(nvdisasm: str, cubin: bytes) -> dict[str, list[str]]:
     """kernel name -> its SASS instructions in address order ("@!P0 LDG.E R2, desc[UR4][R2.64]").
     ``cubin`` as CuPy's getCUBIN gives it: one byte shorter than NVRTC's cubin (its final NUL),

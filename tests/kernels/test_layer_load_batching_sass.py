@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
-from sass_loads import find_nvdisasm, kernel_code, longest_load_run
+from sass_loads import kernel_code, longest_load_run, nvdisasm_or_skip
 
-from engine.kernels.build import compile_cubin, nvrtc_version
+from engine.kernels.build import compile_cubin
 
 OPS_SOURCE = Path(__file__).resolve().parents[2] / "engine" / "backends" / "cuda_ops.cu"
 
@@ -26,13 +26,7 @@ def _define(name: str) -> int:
 @pytest.fixture(scope="module")
 def layer_code() -> dict[str, list[str]]:
     """The layer ops module's kernels as sm_90 SASS; skips without NVRTC or nvdisasm."""
-    try:
-        nvrtc_version()
-    except Exception as exc:  # no NVRTC library at all
-        pytest.skip(f"NVRTC not available: {exc}")
-    nvdisasm = find_nvdisasm()
-    if nvdisasm is None:
-        pytest.skip("no nvdisasm (the nvidia-cuda-nvdisasm wheel of the test extra, Linux)")
+    nvdisasm = nvdisasm_or_skip()
     from engine.backends.cuda import layer_module_source
 
     return kernel_code(nvdisasm, compile_cubin(layer_module_source(), {}, ("-std=c++17", "-arch=sm_90"), "layer"))

@@ -9,9 +9,9 @@ kernel has a wait."""
 from __future__ import annotations
 
 import pytest
-from sass_loads import find_nvdisasm, loads_before_wait
+from sass_loads import loads_before_wait, nvdisasm_or_skip
 
-from engine.kernels.build import CompileTarget, compile_cubin, compile_options, nvrtc_version
+from engine.kernels.build import CompileTarget, compile_cubin, compile_options
 from engine.kernels.sources import (
     FAMILIES_WITH_TABLES,
     FAMILY_HEADERS,
@@ -28,15 +28,7 @@ SPECS = [(f, k) for f in FAMILY_HEADERS for k in MODULE_KINDS if not (f == "floa
 
 @pytest.fixture(scope="module")
 def nvdisasm() -> str:
-    """nvdisasm's path; skips without it or without NVRTC (nothing to compile with)."""
-    try:
-        nvrtc_version()
-    except Exception as exc:  # no NVRTC library at all
-        pytest.skip(f"NVRTC not available: {exc}")
-    path = find_nvdisasm()
-    if path is None:
-        pytest.skip("no nvdisasm (the nvidia-cuda-nvdisasm wheel of the test extra, Linux)")
-    return path
+    return nvdisasm_or_skip()
 
 
 @pytest.mark.parametrize("family,kind", SPECS)
