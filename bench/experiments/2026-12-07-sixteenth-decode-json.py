@@ -3,7 +3,7 @@ files, so bench/decode.py's own JSON of several runs stayed behind). Parses the 
 bench/decode.py printed, kept under bench/results/raw-2026-12-07-sixteenth/:
   * call2-decode-table.txt (the landed tree, bench/decode.py's default runs) ->
     decode-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth.json (bench/decode.py's fields);
-  * call1/2/3-decode-ab-logs.txt (sections "== TREE round R") ->
+  * call1/2/3/4-decode-ab-logs.txt (sections "== TREE round R") ->
     decode-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth.json (+ call, tree, round);
   * call3-matvec-{base,bal}-{1,2}.txt (bench/matvec.py's JSON lines) ->
     matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth-balanced-grid.json (+ tree, round).
@@ -52,7 +52,7 @@ def ab_records(path: Path, call: int) -> list[dict]:
 def main() -> None:
     table = table_records((RAW / "call2-decode-table.txt").read_text().splitlines())
     (RESULTS / "decode-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth.json").write_text(json.dumps(table, indent=1) + "\n")
-    ab = [rec for call in (1, 2, 3) for rec in ab_records(RAW / f"call{call}-decode-ab-logs.txt", call)]
+    ab = [rec for call in (1, 2, 3, 4) for rec in ab_records(RAW / f"call{call}-decode-ab-logs.txt", call)]
     (RESULTS / "decode-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth.json").write_text(json.dumps(ab, indent=1) + "\n")
     matvec = [dict(json.loads(line), tree=tree, round=rnd) for tree in ("base", "bal") for rnd in (1, 2)
               for line in (RAW / f"call3-matvec-{tree}-{rnd}.txt").read_text().splitlines() if line.startswith("{")]
