@@ -11,14 +11,16 @@ bench/results/decode-NVIDIA-H100-80GB-HBM3-2026-12-07-fourteenth.json.
 from __future__ import annotations
 
 import json
-import re
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: decode_rows
+from decode_rows import decode_records  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 LOG = RESULTS / "raw-2026-12-07-fourteenth" / "decode-ab-logs.txt"
 OUT = RESULTS / "decode-NVIDIA-H100-80GB-HBM3-2026-12-07-fourteenth.json"
 ORDER = (("new", 1), ("base", 1), ("new", 2), ("base", 2), ("new", 3), ("base", 3))
-CARD = re.compile(r"^card: (?P<name>[^(]+) \((?P<details>.*)\)$")
 
 
 def runs(text: str) -> list[list[str]]:
@@ -31,24 +33,11 @@ def runs(text: str) -> list[list[str]]:
     return out
 
 
-def records(run: list[str], tree: str, rnd: int) -> list[dict]:
-    card = next(match for match in map(CARD.match, run) if match)
-    rows = []
-    for line in run:
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 8 and cells[0] in ("1B", "8B", "demo"):
-            model, type_name, backend, kernel, pp, tg, tg_logits, _ = cells
-            rows.append(dict(model=model, type=type_name, backend=backend, kernel=kernel, pp512_tps=float(pp),
-                             tg128_tps=float(tg), tg128_logits_tps=float(tg_logits), card=card["name"].strip(),
-                             card_details=card["details"], tree=tree, round=rnd))
-    return rows
-
-
 def main() -> None:
     parts = runs(LOG.read_text())
     if len(parts) != len(ORDER):
         raise SystemExit(f"{LOG}: {len(parts)} runs, expected {len(ORDER)}")
-    out = [r for run, (tree, rnd) in zip(parts, ORDER, strict=True) for r in records(run, tree, rnd)]
+    out = [r for run, (tree, rnd) in zip(parts, ORDER, strict=True) for r in decode_records(run, tree=tree, round=rnd)]
     OUT.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {OUT} ({len(out)} records)")
 

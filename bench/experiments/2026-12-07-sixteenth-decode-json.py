@@ -15,26 +15,15 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: decode_rows
+from decode_rows import decode_records  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 RAW = RESULTS / "raw-2026-12-07-sixteenth"
-CARD = re.compile(r"^card: (?P<name>[^(]+) \((?P<details>.*)\)$")
 SECTION = re.compile(r"^== (?P<tree>\w+) round (?P<round>\d+)$")
-
-
-def table_records(lines: list[str]) -> list[dict]:
-    """bench/decode.py's rows in ``lines`` with its record fields (the card from its "card:" line)."""
-    card = next(match for match in map(CARD.match, lines) if match)
-    rows = []
-    for line in lines:
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 8 and cells[0] in ("1B", "8B", "demo"):
-            model, type_name, backend, kernel, pp, tg, tg_logits, _ = cells
-            rows.append(dict(model=model, type=type_name, backend=backend, kernel=kernel, pp512_tps=float(pp),
-                             tg128_tps=float(tg), tg128_logits_tps=float(tg_logits), card=card["name"].strip(),
-                             card_details=card["details"]))
-    return rows
 
 
 def ab_records(path: Path, call: int) -> list[dict]:
@@ -45,12 +34,12 @@ def ab_records(path: Path, call: int) -> list[dict]:
             sections.append((match, []))
         elif sections:
             sections[-1][1].append(line)
-    return [dict(rec, call=call, tree=match["tree"], round=int(match["round"]))
-            for match, lines in sections for rec in table_records(lines)]
+    return [rec for match, lines in sections
+            for rec in decode_records(lines, call=call, tree=match["tree"], round=int(match["round"]))]
 
 
 def main() -> None:
-    table = table_records((RAW / "call2-decode-table.txt").read_text().splitlines())
+    table = decode_records((RAW / "call2-decode-table.txt").read_text().splitlines())
     (RESULTS / "decode-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth.json").write_text(json.dumps(table, indent=1) + "\n")
     ab = [rec for call in (1, 2, 3, 4) for rec in ab_records(RAW / f"call{call}-decode-ab-logs.txt", call)]
     (RESULTS / "decode-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth.json").write_text(json.dumps(ab, indent=1) + "\n")
