@@ -4,14 +4,18 @@ did not come back: the device tool returns at most 8 files). No engine imports."
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 CARD = re.compile(r"^card: (?P<name>[^(]+) \((?P<details>.*)\)$")  # bench/decode.py's "card:" line
+SECTION = re.compile(r"^== (?P<tree>\w+) round (?P<round>\d+)$")  # a device call's A/B log: one run
 
 
 def decode_records(lines: list[str], **extra) -> list[dict]:
     """The records of bench/decode.py's table rows in ``lines`` (its Record fields, the card from
-    the "card:" line among them), each with ``extra`` added."""
-    card = next(match for match in map(CARD.match, lines) if match)
+    the "card:" line among them), each with ``extra`` added; none without a "card:" line."""
+    card = next((match for match in map(CARD.match, lines) if match), None)
+    if card is None:  # a run that failed before its table (its log says why)
+        return []
     rows = []
     for line in lines:
         cells = [c.strip() for c in line.strip("|").split("|")]
@@ -21,3 +25,17 @@ def decode_records(lines: list[str], **extra) -> list[dict]:
                              tg128_tps=float(tg), tg128_logits_tps=float(tg_logits), card=card["name"].strip(),
                              card_details=card["details"], **extra))
     return rows
+
+
+def ab_records(path: Path, **extra) -> list[dict]:
+    """The records of an A/B log of a device call (sections "== TREE round R", each one
+    bench/decode.py run's output), each with its tree, round and ``extra``."""
+    sections: list[tuple[re.Match, list[str]]] = []
+    for line in path.read_text().splitlines():
+        match = SECTION.match(line)
+        if match:
+            sections.append((match, []))
+        elif sections:
+            sections[-1][1].append(line)
+    return [rec for match, lines in sections
+            for rec in decode_records(lines, **extra, tree=match["tree"], round=int(match["round"]))]

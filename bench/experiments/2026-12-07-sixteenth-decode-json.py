@@ -14,34 +14,18 @@ bench/decode.py printed, kept under bench/results/raw-2026-12-07-sixteenth/:
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: decode_rows
-from decode_rows import decode_records  # noqa: E402
+from decode_rows import ab_records, decode_records  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 RAW = RESULTS / "raw-2026-12-07-sixteenth"
-SECTION = re.compile(r"^== (?P<tree>\w+) round (?P<round>\d+)$")
-
-
-def ab_records(path: Path, call: int) -> list[dict]:
-    sections: list[tuple[re.Match, list[str]]] = []
-    for line in path.read_text().splitlines():
-        match = SECTION.match(line)
-        if match:
-            sections.append((match, []))
-        elif sections:
-            sections[-1][1].append(line)
-    return [rec for match, lines in sections
-            for rec in decode_records(lines, call=call, tree=match["tree"], round=int(match["round"]))]
-
-
 def main() -> None:
     table = decode_records((RAW / "call2-decode-table.txt").read_text().splitlines())
     (RESULTS / "decode-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth.json").write_text(json.dumps(table, indent=1) + "\n")
-    ab = [rec for call in (1, 2, 3, 4) for rec in ab_records(RAW / f"call{call}-decode-ab-logs.txt", call)]
+    ab = [rec for call in (1, 2, 3, 4) for rec in ab_records(RAW / f"call{call}-decode-ab-logs.txt", call=call)]
     (RESULTS / "decode-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-sixteenth.json").write_text(json.dumps(ab, indent=1) + "\n")
     matvec = [dict(json.loads(line), tree=tree, round=rnd) for tree in ("base", "bal") for rnd in (1, 2)
               for line in (RAW / f"call3-matvec-{tree}-{rnd}.txt").read_text().splitlines() if line.startswith("{")]

@@ -108,7 +108,7 @@ __device__ __forceinline__ void ql_mmvq_warps_1col(const u8* __restrict__ w, lon
     }
 }
 
-template <class T, int NCOLS, int R>
+template <class T, int NCOLS, int R, int SMEM_STAGES = 2>
 __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
                                         const int4* __restrict__ xq, const float2* __restrict__ xds,
                                         float* __restrict__ out, int accumulate) {
@@ -133,7 +133,7 @@ __device__ __forceinline__ void ql_mmvq(const u8* __restrict__ w, long long row_
             }
         }
     };
-    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, accumulate, body);
+    ql_rowgroups<T, NCOLS, R, SMEM_STAGES>(w, row_stride, rows, nchunks, out, accumulate, body);
 }
 
 // One warp per q8_1 block: x f32 (ncols, nchunks*32) -> xq (ncols, nchunks, 32), xds (ncols, nchunks).

@@ -180,16 +180,19 @@ __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* _
 // one tile the next is already being copied (two shared buffers). body(tile, block0, nb, acc)
 // accumulates one tile; after a row group's last tile the sums are reduced and stored.
 // An item is (row group, tile); the position is advanced by counting, not by dividing.
-template <class T, int NCOLS, int R, class Body>
+// SMEM_STAGES >= 2: the tile array is sized for that many stages, two of them used; the rest only
+// lowers how many CTAs share an SM (a tuning knob: engine/kernels/sources.py, MMVQ_SMEM_STAGES).
+template <class T, int NCOLS, int R, int SMEM_STAGES = 2, class Body>
 __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long row_stride, int rows,
                                              int nchunks, float* __restrict__ out, int accumulate, Body body) {
+    static_assert(SMEM_STAGES >= 2, "the walk uses two stages");
     typedef QlTile<T> Tile;
-    // Two stages of R rows; 16 spare bytes after them: load_u32s_a2 may read 2 bytes past a block.
+    // SMEM_STAGES stages of R rows (two used); 16 spare bytes after them: load_u32s_a2 may read 2 bytes past a block.
     // 128-byte aligned (a shared-memory row of the 32 banks): with 16, ptxas may place the tiles
     // after `partial` at offset 64; the 8B decode shapes, chain-timed on an H100, then ran slower
     // (Q8_0 4096 x 14336: 23.6 -> 22.5 us aligned, 6144 x 4096: 10.2 -> 9.8; 8B Q8_0 decode 308 ->
     // 315 t/s; bench/results/raw-2026-12-06-sixth/, bench/results/experiments-2026-12-06.md).
-    __shared__ __align__(128) u8 tiles[2 * R * Tile::BYTES + 16];
+    __shared__ __align__(128) u8 tiles[SMEM_STAGES * R * Tile::BYTES + 16];
     u8(*tile)[R][Tile::BYTES] = reinterpret_cast<u8(*)[R][Tile::BYTES]>(tiles);  // tile[stage][row]
     const int nblocks = nchunks / Tile::CHUNKS_PER_BLOCK;
     const int tiles_per_row = (nblocks + Tile::BLOCKS - 1) / Tile::BLOCKS;

@@ -125,6 +125,14 @@ MMVQ_LAYOUTS = ("auto", "ctas", "warps")  # KernelSet's choice: by shape, or for
 # With rows of one tile it loses (4096 x 4096: IQ2_XXS 0.81x), and tall matrices keep the
 # default (28672 x 4096: IQ2_XXS 0.89x).
 MMVQ_LONG_ROWS = {"IQ2_XXS": 3}  # type -> rows per CTA of its long-rows kernel
+# Types whose one-column CTA mmvq (ql_mmvq_<T>_n1) reserves shared memory for more tile stages
+# than the two it uses (matvec_tiles.cuh: SMEM_STAGES), so fewer CTAs share an SM. IQ2_XXS (R = 8,
+# 3 stages, 27.5 KB): 8 CTAs per SM instead of 11, and ptxas, with registers to spare at that
+# occupancy, gives the kernel 64 instead of 40 and issues its shared-memory loads earlier (loop
+# 655 -> 639 instructions, sm_90). On an H100 (bench/results/experiments-2026-12-07.md, seventeenth
+# session), chain-timed: O 4096x4096 5.6 -> 4.35 us, QKV 6144x4096 6.1 -> 5.2, gate/up 28672x4096
+# 16.3 -> 16.2; 8B IQ2_XXS decode 588-593 -> 614-618 t/s (alternating runs, two calls).
+MMVQ_SMEM_STAGES = {"IQ2_XXS": 3}
 MMVQ_LONG_ROWS_MIN_TILES = 2  # rows of at least this many tiles of QL_THREADS chunks
 MMVQ_LONG_ROWS_MAX_GROUPS_PER_SM = 8  # and at most this many default row groups per SM
 
@@ -200,6 +208,18 @@ def family_available(family: str) -> bool:
     return header_path(family).is_file()
 
 
+def mmvq_smem_stages(qt: QuantType, ncols: int, override: int = 0) -> int:
+    """Tile stages the shared memory of ``qt``'s CTA-layout mmvq of ``ncols`` columns is sized for:
+    MMVQ_SMEM_STAGES for one column at the default R; 2 (the stages used) otherwise, and with a
+    forced R (a bench knob: more rows could not reserve more stages within 48 KB)."""
+    return MMVQ_SMEM_STAGES.get(qt.name, 2) if ncols == 1 and not override else 2
+
+
+def _smem_stages_arg(qt: QuantType, ncols: int, override: int) -> str:
+    stages = mmvq_smem_stages(qt, ncols, override)
+    return f", {stages}" if stages != 2 else ""  # the template's default: the source of the other types unchanged
+
+
 def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[str]:
     lines, type_name = [], qt.name
     for n in columns:
@@ -207,8 +227,8 @@ def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
         lines.append(
             f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("mmvq", type_name, n)}('
             "const u8* w, long long row_stride, int rows, int nchunks, const int4* xq, const float2* xds, "
-            f"float* out, int accumulate) {{ ql_mmvq<{type_name}, {n}, {r}>(w, row_stride, rows, nchunks, xq, xds, "
-            "out, accumulate); }"
+            f"float* out, int accumulate) {{ ql_mmvq<{type_name}, {n}, {r}{_smem_stages_arg(qt, n, rows)}>(w, "
+            "row_stride, rows, nchunks, xq, xds, out, accumulate); }"
         )
         if mmvq_has_long_rows_kernel(qt, n, rows):
             lines.append(

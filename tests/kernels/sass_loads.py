@@ -45,14 +45,24 @@ def nvdisasm_or_skip() -> str:
     return path
 
 
-def kernel_code(nvdisasm: str, cubin: bytes) -> dict[str, list[str]]:
-    """kernel name -> its SASS instructions in address order ("@!P0 LDG.E R2, desc[UR4][R2.64]").
-    ``cubin`` as CuPy's getCUBIN gives it: one byte shorter than NVRTC's cubin (its final NUL),
-    which nvdisasm needs: added back here."""
+def _disassemble(nvdisasm: str, cubin: bytes) -> str:
+    """nvdisasm's text of ``cubin`` as CuPy's getCUBIN gives it: one byte shorter than NVRTC's
+    cubin (its final NUL), which nvdisasm needs: added back here."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "module.cubin"
         path.write_bytes(cubin + b"\0")
-        sass = subprocess.run([nvdisasm, str(path)], capture_output=True, text=True, check=True).stdout
+        return subprocess.run([nvdisasm, str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def static_shared_bytes(nvdisasm: str, cubin: bytes) -> dict[str, int]:
+    """kernel name -> its static shared memory in bytes (the size of its .nv.shared section)."""
+    found = re.findall(r"\n\.nv\.shared\.(\w+):\n\s*\.zero\s+(\d+)", _disassemble(nvdisasm, cubin))
+    return {name: int(size) for name, size in found}
+
+
+def kernel_code(nvdisasm: str, cubin: bytes) -> dict[str, list[str]]:
+    """kernel name -> its SASS instructions in address order ("@!P0 LDG.E R2, desc[UR4][R2.64]")."""
+    sass = _disassemble(nvdisasm, cubin)
     kernels = {}
     for name, body in re.findall(r"\n\.text\.(\w+):\n(.*?)(?=\n\s*//-+ |\Z)", sass, re.S):
         # "        /*0040*/   @P0 OP.MOD args ;": the instruction after the address

@@ -1,0 +1,65 @@
+"""The one-column CTA mmvq of the types in MMVQ_SMEM_STAGES reserves shared memory for more tile
+stages than the two it uses, so fewer CTAs share an SM (matvec_tiles.cuh: SMEM_STAGES): the
+wrappers pass the count for one column at the default R only, and the kernels really hold that
+much static shared memory (sm_90 cubin through NVRTC + nvdisasm, no GPU), within the 48 KB a
+kernel may declare statically."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sass_loads import nvdisasm_or_skip, static_shared_bytes
+
+from engine.kernels.build import CompileTarget, compile_cubin, compile_options
+from engine.kernels.sources import (
+    MMVQ_SMEM_STAGES,
+    QL_THREADS,
+    ModuleSpec,
+    block_shape,
+    header_files,
+    kernel_name,
+    mmvq_smem_stages,
+    module_source,
+    rows_per_block,
+)
+from engine.quant.table import QUANT_TABLE
+
+STATIC_SHARED_LIMIT = 48 * 1024
+QUANTIZED = sorted(name for name, qt in QUANT_TABLE.items() if not qt.is_float)
+
+
+def _tile_bytes(type_name: str) -> int:
+    qk, nbytes = block_shape(QUANT_TABLE[type_name])
+    return QL_THREADS // (qk // 32) * nbytes  # one row of a tile (matvec_tiles.cuh: QlTile::BYTES)
+
+
+def _template_args(source: str, kernel: str) -> list[int]:
+    call = re.search(rf"\b{kernel}\([^{{]*\{{ ql_mmvq<\w+, ([\d, ]+)>", source).group(1)
+    return [int(v) for v in call.split(",")]
+
+
+@pytest.mark.parametrize("type_name", QUANTIZED)
+def test_only_the_listed_types_reserve_stages_and_only_for_one_column(type_name):
+    qt = QUANT_TABLE[type_name]
+    source = module_source(ModuleSpec(qt.family, "mmvq", columns=(1, 2)))
+    expected = MMVQ_SMEM_STAGES.get(type_name, 2)
+    assert mmvq_smem_stages(qt, 1) == expected
+    assert _template_args(source, kernel_name("mmvq", type_name, 1)) == (
+        [1, rows_per_block(1, qt)] + ([expected] if expected != 2 else []))
+    assert _template_args(source, kernel_name("mmvq", type_name, 2)) == [2, rows_per_block(2, qt)]
+    forced = module_source(ModuleSpec(qt.family, "mmvq", columns=(1,), rows=4))  # a bench knob: no reservation
+    assert _template_args(forced, kernel_name("mmvq", type_name, 1)) == [1, 4]
+
+
+@pytest.mark.parametrize("type_name", sorted(MMVQ_SMEM_STAGES))
+def test_the_kernel_holds_the_reserved_stages(type_name):
+    nvdisasm = nvdisasm_or_skip()
+    qt = QUANT_TABLE[type_name]
+    spec = ModuleSpec(qt.family, "mmvq", columns=(1, 2))
+    shared = static_shared_bytes(nvdisasm, compile_cubin(module_source(spec), header_files(),
+                                                         compile_options(spec, CompileTarget(90)), qt.family))
+    one_column = shared[kernel_name("mmvq", type_name, 1)]
+    assert one_column >= MMVQ_SMEM_STAGES[type_name] * rows_per_block(1, qt) * _tile_bytes(type_name)
+    assert one_column <= STATIC_SHARED_LIMIT
+    assert shared[kernel_name("mmvq", type_name, 2)] < 3 * rows_per_block(2, qt) * _tile_bytes(type_name)
