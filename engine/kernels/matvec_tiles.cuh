@@ -187,7 +187,8 @@ __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long
                                              int nchunks, float* __restrict__ out, int accumulate, Body body) {
     static_assert(SMEM_STAGES >= 2, "the walk uses two stages");
     typedef QlTile<T> Tile;
-    // SMEM_STAGES stages of R rows (two used); 16 spare bytes after them: load_u32s_a2 may read 2 bytes past a block.
+    // SMEM_STAGES stages of R rows (two used); 16 spare bytes after them: load_u32s_a2 may read
+    // 2 bytes past a block.
     // 128-byte aligned (a shared-memory row of the 32 banks): with 16, ptxas may place the tiles
     // after `partial` at offset 64; the 8B decode shapes, chain-timed on an H100, then ran slower
     // (Q8_0 4096 x 14336: 23.6 -> 22.5 us aligned, 6144 x 4096: 10.2 -> 9.8; 8B Q8_0 decode 308 ->

@@ -62,10 +62,14 @@ def rows_per_block(ncols: int, qt: QuantType, override: int = 0) -> int:
     capped so R tiles fit SMEM_BUDGET and a warp's ncols x R sums fit its 32 lanes (ql_reduce_store).
     ``override`` (a tuning knob) replaces the choice by columns; the caps still apply, so a forced
     R compiles for every family and column count."""
-    qk, nbytes = block_shape(qt)
-    tile_bytes = (QL_THREADS // (qk // 32)) * nbytes
     wanted = override or {1: 8, 2: 4}.get(ncols, 2)
-    return max(1, min(wanted, SMEM_BUDGET // tile_bytes, 32 // ncols))
+    return max(1, min(wanted, SMEM_BUDGET // tile_row_bytes(qt), 32 // ncols))
+
+
+def tile_row_bytes(qt: QuantType) -> int:
+    """Bytes of one row of a CTA tile: QL_THREADS 32-element chunks (matvec_tiles.cuh: QlTile::BYTES)."""
+    qk, nbytes = block_shape(qt)
+    return (QL_THREADS // (qk // 32)) * nbytes
 
 
 # Types whose 1-column dmmv keeps x in registers across items when a row is one tile

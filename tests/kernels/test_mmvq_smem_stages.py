@@ -14,24 +14,18 @@ from sass_loads import nvdisasm_or_skip, static_shared_bytes
 from engine.kernels.build import CompileTarget, compile_cubin, compile_options
 from engine.kernels.sources import (
     MMVQ_SMEM_STAGES,
-    QL_THREADS,
     ModuleSpec,
-    block_shape,
     header_files,
     kernel_name,
     mmvq_smem_stages,
     module_source,
     rows_per_block,
+    tile_row_bytes,
 )
 from engine.quant.table import QUANT_TABLE
 
 STATIC_SHARED_LIMIT = 48 * 1024
 QUANTIZED = sorted(name for name, qt in QUANT_TABLE.items() if not qt.is_float)
-
-
-def _tile_bytes(type_name: str) -> int:
-    qk, nbytes = block_shape(QUANT_TABLE[type_name])
-    return QL_THREADS // (qk // 32) * nbytes  # one row of a tile (matvec_tiles.cuh: QlTile::BYTES)
 
 
 def _template_args(source: str, kernel: str) -> list[int]:
@@ -60,6 +54,6 @@ def test_the_kernel_holds_the_reserved_stages(type_name):
     shared = static_shared_bytes(nvdisasm, compile_cubin(module_source(spec), header_files(),
                                                          compile_options(spec, CompileTarget(90)), qt.family))
     one_column = shared[kernel_name("mmvq", type_name, 1)]
-    assert one_column >= MMVQ_SMEM_STAGES[type_name] * rows_per_block(1, qt) * _tile_bytes(type_name)
+    assert one_column >= MMVQ_SMEM_STAGES[type_name] * rows_per_block(1, qt) * tile_row_bytes(qt)
     assert one_column <= STATIC_SHARED_LIMIT
-    assert shared[kernel_name("mmvq", type_name, 2)] < 3 * rows_per_block(2, qt) * _tile_bytes(type_name)
+    assert shared[kernel_name("mmvq", type_name, 2)] < 3 * rows_per_block(2, qt) * tile_row_bytes(qt)
