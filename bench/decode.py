@@ -15,7 +15,11 @@ repetition penalty costs).
 
     python bench/decode.py                      # the default matrix (DEFAULT_RUNS), ~2-3 min on an H100
     python bench/decode.py --runs 1B:Q4_0,8B:Q4_K,demo:Q4_1 --out bench/results
-Kernel modules for every run's types are compiled first, in parallel. Where the time of a
+Kernel modules for every run's types are compiled first, in parallel. Each run then has a Python
+process of its own, as each model has its own engine process when the launcher starts one;
+--in-process runs them one after another in this process instead (what this script did before
+the eighteenth 2026-12-07 session: there 8B IQ2_XXS, the last of the default runs, decoded at
+608-610 t/s against 614-617 alone; bench/results/experiments-2026-12-07.md). Where the time of a
 decode step goes: bench/profile_decode.py. Files go to --tmp
 (default /dev/shm where it exists, else /tmp) and are deleted after each run; never commit them.
 """
@@ -27,6 +31,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,6 +252,26 @@ def run_one(label: str, type_name: str, args: argparse.Namespace, card: tuple[st
         path.unlink(missing_ok=True)
 
 
+def run_isolated(label: str, type_name: str, args: argparse.Namespace) -> Record | None:
+    """One run in a fresh Python process (this script with --in-process): its table row passed
+    on, its record read back from the JSON file it writes; None when it has none (the demo
+    model not installed) or failed (its error printed)."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, str(Path(__file__).resolve()), "--runs", f"{label}:{type_name}", "--kernel", args.kernel,
+                   "--tmp", args.tmp, "--out", out, "--in-process"]
+        done = subprocess.run(command, capture_output=True, text=True)
+        rows = [line for line in done.stdout.splitlines() if line.startswith(f"| {label} |")]
+        if rows:
+            print("\n".join(rows), flush=True)
+        if done.returncode != 0:
+            tail = "\n".join((done.stderr or done.stdout).splitlines()[-12:])
+            print(f"run {label}:{type_name} failed (exit status {done.returncode}):\n{tail}", flush=True)
+            return None
+        files = sorted(Path(out).glob("decode-*.json"))
+        records = json.loads(files[0].read_text()) if files else []
+        return Record(**records[0]) if records else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default=DEFAULT_RUNS, help="MODEL:TYPE,... (MODEL: 1B, 8B or demo)")
@@ -252,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tmp", default=_default_tmp())
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--tag", default="", help="appended to the results file name (e.g. a second machine)")
+    parser.add_argument("--in-process", action="store_true", help="every run in this process (default: one process each)")
     args = parser.parse_args(argv)
     runs, card, started = parse_runs(args.runs), (card_name(), card_details()), time.perf_counter()
     precompile_kernels(runs, args.kernel)
@@ -260,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | tg128 t/s, logits to host | check |\n"
           "|---|---|---|---|---|---|---|---|")
     for label, type_name in runs:
-        record = run_one(label, type_name, args, card)
+        record = run_one(label, type_name, args, card) if args.in_process else run_isolated(label, type_name, args)
         if record is not None:
             records.append(record)
     slug = card[0].replace(" ", "-").replace("/", "-")

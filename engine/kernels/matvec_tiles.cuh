@@ -182,18 +182,25 @@ __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* _
 // An item is (row group, tile); the position is advanced by counting, not by dividing.
 // SMEM_STAGES >= 2: the tile array is sized for that many stages, two of them used; the rest only
 // lowers how many CTAs share an SM (a tuning knob: engine/kernels/sources.py, MMVQ_SMEM_STAGES).
+// Only on sm_90+ (228 KB of shared memory per SM), where it was measured: SMs of 64-164 KB keep
+// two stages, so a reservation cannot cut their CTAs per SM to a few (Pascal: 2 instead of 5).
 template <class T, int NCOLS, int R, int SMEM_STAGES = 2, class Body>
 __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long row_stride, int rows,
                                              int nchunks, float* __restrict__ out, int accumulate, Body body) {
     static_assert(SMEM_STAGES >= 2, "the walk uses two stages");
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+    constexpr int RESERVED = 2;
+#else
+    constexpr int RESERVED = SMEM_STAGES;
+#endif
     typedef QlTile<T> Tile;
-    // SMEM_STAGES stages of R rows (two used); 16 spare bytes after them: load_u32s_a2 may read
+    // RESERVED stages of R rows (two used); 16 spare bytes after them: load_u32s_a2 may read
     // 2 bytes past a block.
     // 128-byte aligned (a shared-memory row of the 32 banks): with 16, ptxas may place the tiles
     // after `partial` at offset 64; the 8B decode shapes, chain-timed on an H100, then ran slower
     // (Q8_0 4096 x 14336: 23.6 -> 22.5 us aligned, 6144 x 4096: 10.2 -> 9.8; 8B Q8_0 decode 308 ->
     // 315 t/s; bench/results/raw-2026-12-06-sixth/, bench/results/experiments-2026-12-06.md).
-    __shared__ __align__(128) u8 tiles[SMEM_STAGES * R * Tile::BYTES + 16];
+    __shared__ __align__(128) u8 tiles[RESERVED * R * Tile::BYTES + 16];
     u8(*tile)[R][Tile::BYTES] = reinterpret_cast<u8(*)[R][Tile::BYTES]>(tiles);  // tile[stage][row]
     const int nblocks = nchunks / Tile::CHUNKS_PER_BLOCK;
     const int tiles_per_row = (nblocks + Tile::BLOCKS - 1) / Tile::BLOCKS;

@@ -130,13 +130,14 @@ MMVQ_LAYOUTS = ("auto", "ctas", "warps")  # KernelSet's choice: by shape, or for
 # default (28672 x 4096: IQ2_XXS 0.89x).
 MMVQ_LONG_ROWS = {"IQ2_XXS": 3}  # type -> rows per CTA of its long-rows kernel
 # Types whose one-column CTA mmvq (ql_mmvq_<T>_n1) reserves shared memory for more tile stages
-# than the two it uses (matvec_tiles.cuh: SMEM_STAGES), so fewer CTAs share an SM. IQ2_XXS (R = 8,
-# 3 stages, 27.5 KB): 8 CTAs per SM instead of 11, and ptxas, with registers to spare at that
-# occupancy, gives the kernel 64 instead of 40 and issues its shared-memory loads earlier (loop
-# 655 -> 639 instructions, sm_90). On an H100 (bench/results/experiments-2026-12-07.md, seventeenth
-# session), chain-timed: O 4096x4096 5.6 -> 4.35 us, QKV 6144x4096 6.1 -> 5.2, gate/up 28672x4096
-# 16.3 -> 16.2; 8B IQ2_XXS decode 588-593 -> 614-618 t/s (alternating runs, two calls).
-MMVQ_SMEM_STAGES = {"IQ2_XXS": 3}
+# than the two it uses (matvec_tiles.cuh: SMEM_STAGES; sm_90+ only), so fewer CTAs share an SM and
+# ptxas, with registers to spare at that occupancy, schedules the loop with more of them.
+# IQ2_XXS (R = 8), sm_90: 2 stages 19 KB, 40 registers, 11 CTAs per SM; 3 stages 27.5 KB, 64
+# registers, 8 CTAs; 4 stages 36 KB, 68 registers, 6 CTAs. On an H100
+# (bench/results/experiments-2026-12-07.md, seventeenth and eighteenth sessions), chain-timed O
+# 4096x4096 5.6 / 4.3 / 4.1 us, QKV 6144x4096 6.1 / 5.2 / 5.1, gate/up 28672x4096 16.3 / 16.25 /
+# 16.27; 8B IQ2_XXS decode 588-593 / 614-617 / 633-635 t/s (alternating runs).
+MMVQ_SMEM_STAGES = {"IQ2_XXS": 4}
 MMVQ_LONG_ROWS_MIN_TILES = 2  # rows of at least this many tiles of QL_THREADS chunks
 MMVQ_LONG_ROWS_MAX_GROUPS_PER_SM = 8  # and at most this many default row groups per SM
 

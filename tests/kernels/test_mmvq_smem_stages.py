@@ -2,7 +2,7 @@
 stages than the two it uses, so fewer CTAs share an SM (matvec_tiles.cuh: SMEM_STAGES): the
 wrappers pass the count for one column at the default R only, and the kernels really hold that
 much static shared memory (sm_90 cubin through NVRTC + nvdisasm, no GPU), within the 48 KB a
-kernel may declare statically."""
+kernel may declare statically; before sm_90 (SMs of 64-164 KB) the same kernels hold two stages."""
 
 from __future__ import annotations
 
@@ -46,14 +46,28 @@ def test_only_the_listed_types_reserve_stages_and_only_for_one_column(type_name)
     assert _template_args(forced, kernel_name("mmvq", type_name, 1)) == [1, 4]
 
 
+def _static_shared(type_name: str, arch: int) -> dict[str, int]:
+    """kernel name -> static shared bytes of ``type_name``'s mmvq module (1 and 2 columns) for ``arch``."""
+    nvdisasm = nvdisasm_or_skip()
+    spec = ModuleSpec(QUANT_TABLE[type_name].family, "mmvq", columns=(1, 2))
+    return static_shared_bytes(nvdisasm, compile_cubin(module_source(spec), header_files(),
+                                                       compile_options(spec, CompileTarget(arch)), spec.family))
+
+
 @pytest.mark.parametrize("type_name", sorted(MMVQ_SMEM_STAGES))
 def test_the_kernel_holds_the_reserved_stages(type_name):
-    nvdisasm = nvdisasm_or_skip()
     qt = QUANT_TABLE[type_name]
-    spec = ModuleSpec(qt.family, "mmvq", columns=(1, 2))
-    shared = static_shared_bytes(nvdisasm, compile_cubin(module_source(spec), header_files(),
-                                                         compile_options(spec, CompileTarget(90)), qt.family))
+    shared = _static_shared(type_name, 90)
     one_column = shared[kernel_name("mmvq", type_name, 1)]
     assert one_column >= MMVQ_SMEM_STAGES[type_name] * rows_per_block(1, qt) * tile_row_bytes(qt)
     assert one_column <= STATIC_SHARED_LIMIT
     assert shared[kernel_name("mmvq", type_name, 2)] < 3 * rows_per_block(2, qt) * tile_row_bytes(qt)
+
+
+@pytest.mark.parametrize("arch", [75, 86])  # the branch of sm_52/61 too (the nvdisasm here reads sm_75+)
+@pytest.mark.parametrize("type_name", sorted(MMVQ_SMEM_STAGES))
+def test_before_sm_90_the_kernel_holds_two_stages(type_name, arch):
+    qt = QUANT_TABLE[type_name]
+    one_column = _static_shared(type_name, arch)[kernel_name("mmvq", type_name, 1)]
+    stage = rows_per_block(1, qt) * tile_row_bytes(qt)
+    assert 2 * stage <= one_column < 3 * stage
