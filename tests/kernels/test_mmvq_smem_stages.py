@@ -2,7 +2,8 @@
 stages than the two it uses, so fewer CTAs share an SM (matvec_tiles.cuh: SMEM_STAGES): the
 wrappers pass the count for one column at the default R only, and the kernels really hold that
 much static shared memory (sm_90 cubin through NVRTC + nvdisasm, no GPU), within the 48 KB a
-kernel may declare statically; before sm_90 (SMs of 64-164 KB) the same kernels hold two stages."""
+kernel may declare statically; before sm_90 and on sm_12x (SMs of 64-164 KB) the same kernels hold
+two stages."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_the_kernel_holds_the_reserved_stages(type_name):
     assert shared[kernel_name("mmvq", type_name, 2)] < 3 * rows_per_block(2, qt) * tile_row_bytes(qt)
 
 
-@pytest.mark.parametrize("arch", [75, 86])  # the branch of sm_52/61 too (the nvdisasm here reads sm_75+)
+@pytest.mark.parametrize("arch", [75, 86, 120])  # 75: the branch of sm_52/61 too (nvdisasm here reads sm_75+)
 @pytest.mark.parametrize("type_name", sorted(MMVQ_SMEM_STAGES))
 def test_before_sm_90_the_kernel_holds_two_stages(type_name, arch):
     qt = QUANT_TABLE[type_name]
