@@ -182,14 +182,14 @@ __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* _
 // An item is (row group, tile); the position is advanced by counting, not by dividing.
 // SMEM_STAGES >= 2: the tile array is sized for that many stages, two of them used; the rest only
 // lowers how many CTAs share an SM (a tuning knob: engine/kernels/sources.py, MMVQ_SMEM_STAGES).
-// Only on sm_90 to sm_11x (228 KB of shared memory per SM; measured on sm_90): SMs of 64-164 KB
+// Only on sm_90 and sm_10x (228 KB of shared memory per SM; measured on sm_90): SMs of 64-164 KB
 // (sm_5x-sm_89, and sm_12x's 100 KB) keep two stages, so a reservation cannot cut their CTAs per
-// SM to a few (Pascal: 2 instead of 5).
+// SM to a few (Pascal: 2 instead of 5); so does sm_11x (not known here).
 template <class T, int NCOLS, int R, int SMEM_STAGES = 2, class Body>
 __device__ __forceinline__ void ql_rowgroups(const u8* __restrict__ w, long long row_stride, int rows,
                                              int nchunks, float* __restrict__ out, int accumulate, Body body) {
     static_assert(SMEM_STAGES >= 2, "the walk uses two stages");
-#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ < 900 || __CUDA_ARCH__ >= 1200)
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ < 900 || __CUDA_ARCH__ >= 1100)
     constexpr int RESERVED = 2;
 #else
     constexpr int RESERVED = SMEM_STAGES;

@@ -130,7 +130,7 @@ MMVQ_LAYOUTS = ("auto", "ctas", "warps")  # KernelSet's choice: by shape, or for
 # default (28672 x 4096: IQ2_XXS 0.89x).
 MMVQ_LONG_ROWS = {"IQ2_XXS": 3}  # type -> rows per CTA of its long-rows kernel
 # Types whose one-column CTA mmvq (ql_mmvq_<T>_n1) reserves shared memory for more tile stages
-# than the two it uses (matvec_tiles.cuh: SMEM_STAGES; sm_90-sm_11x only), so fewer CTAs share an SM and
+# than the two it uses (matvec_tiles.cuh: SMEM_STAGES; sm_90 and sm_10x only), so fewer CTAs share an SM and
 # ptxas, with registers to spare at that occupancy, schedules the loop with more of them.
 # IQ2_XXS (R = 8), sm_90: 2 stages 19 KB, 40 registers, 11 CTAs per SM; 3 stages 27.5 KB, 64
 # registers, 8 CTAs; 4 stages 36 KB, 68 registers, 6 CTAs. On an H100
@@ -217,7 +217,7 @@ def mmvq_smem_stages(qt: QuantType, ncols: int, override: int = 0) -> int:
     """Tile stages the shared memory of ``qt``'s CTA-layout mmvq of ``ncols`` columns is sized for:
     MMVQ_SMEM_STAGES for one column at the default R; 2 (the stages used) otherwise, and with a
     forced R (a bench knob: more rows could not reserve more stages within 48 KB). The kernel
-    applies it on SMs of 228 KB only (sm_90-sm_11x); elsewhere it keeps two (matvec_tiles.cuh)."""
+    applies it on sm_90 and sm_10x only (228 KB per SM); elsewhere it keeps two (matvec_tiles.cuh)."""
     return MMVQ_SMEM_STAGES.get(qt.name, 2) if ncols == 1 and not override else 2
 
 

@@ -1,9 +1,9 @@
 """The one-column CTA mmvq of the types in MMVQ_SMEM_STAGES reserves shared memory for more tile
 stages than the two it uses, so fewer CTAs share an SM (matvec_tiles.cuh: SMEM_STAGES): the
 wrappers pass the count for one column at the default R only, and the kernels really hold that
-much static shared memory (sm_90 cubin through NVRTC + nvdisasm, no GPU), within the 48 KB a
-kernel may declare statically; before sm_90 and on sm_12x (SMs of 64-164 KB) the same kernels hold
-two stages."""
+much static shared memory on sm_90 and sm_100 (cubins through NVRTC + nvdisasm, no GPU), within
+the 48 KB a kernel may declare statically; before sm_90 and on sm_12x (SMs of 64-164 KB) the same
+kernels hold two stages."""
 
 from __future__ import annotations
 
@@ -55,10 +55,11 @@ def _static_shared(type_name: str, arch: int) -> dict[str, int]:
                                                        compile_options(spec, CompileTarget(arch)), spec.family))
 
 
+@pytest.mark.parametrize("arch", [90, 100])  # SMs of 228 KB
 @pytest.mark.parametrize("type_name", sorted(MMVQ_SMEM_STAGES))
-def test_the_kernel_holds_the_reserved_stages(type_name):
+def test_the_kernel_holds_the_reserved_stages(type_name, arch):
     qt = QUANT_TABLE[type_name]
-    shared = _static_shared(type_name, 90)
+    shared = _static_shared(type_name, arch)
     one_column = shared[kernel_name("mmvq", type_name, 1)]
     assert one_column >= MMVQ_SMEM_STAGES[type_name] * rows_per_block(1, qt) * tile_row_bytes(qt)
     assert one_column <= STATIC_SHARED_LIMIT
