@@ -258,7 +258,7 @@ def run_isolated(label: str, type_name: str, args: argparse.Namespace) -> Record
     model not installed) or failed (its error printed)."""
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, str(Path(__file__).resolve()), "--runs", f"{label}:{type_name}", "--kernel", args.kernel,
-                   "--tmp", args.tmp, "--out", out, "--in-process"]
+                   "--tmp", args.tmp, "--out", out, "--in-process", "--precompiled"]
         done = subprocess.run(command, capture_output=True, text=True)
         rows = [line for line in done.stdout.splitlines() if line.startswith(f"| {label} |")]
         if rows:
@@ -280,9 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--tag", default="", help="appended to the results file name (e.g. a second machine)")
     parser.add_argument("--in-process", action="store_true", help="every run in this process (default: one process each)")
+    parser.add_argument("--precompiled", action="store_true", help=argparse.SUPPRESS)  # a run's process: the parent compiled
     args = parser.parse_args(argv)
     runs, card, started = parse_runs(args.runs), (card_name(), card_details()), time.perf_counter()
-    precompile_kernels(runs, args.kernel)
+    if not args.precompiled:
+        precompile_kernels(runs, args.kernel)
     records: list[Record] = []
     print(f"card: {card[0]} ({card[1] or 'no NVML details'})")
     print("| model | type | backend | kernel | pp512 t/s | tg128 t/s | tg128 t/s, logits to host | check |\n"

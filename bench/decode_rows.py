@@ -27,15 +27,21 @@ def decode_records(lines: list[str], **extra) -> list[dict]:
     return rows
 
 
-def ab_records(path: Path, **extra) -> list[dict]:
-    """The records of an A/B log of a device call (sections "== TREE round R", each one
-    bench/decode.py run's output), each with its tree, round and ``extra``."""
+def log_sections(path: Path, header: re.Pattern) -> list[tuple[re.Match, list[str]]]:
+    """A device call's log split at the lines ``header`` matches: (that match, the lines after
+    it up to the next), in order; lines before the first header are dropped."""
     sections: list[tuple[re.Match, list[str]]] = []
     for line in path.read_text().splitlines():
-        match = SECTION.match(line)
+        match = header.match(line)
         if match:
             sections.append((match, []))
         elif sections:
             sections[-1][1].append(line)
-    return [rec for match, lines in sections
+    return sections
+
+
+def ab_records(path: Path, **extra) -> list[dict]:
+    """The records of an A/B log of a device call (sections "== TREE round R", each one
+    bench/decode.py run's output), each with its tree, round and ``extra``."""
+    return [rec for match, lines in log_sections(path, SECTION)
             for rec in decode_records(lines, **extra, tree=match["tree"], round=int(match["round"]))]

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: decode_rows
-from decode_rows import decode_records  # noqa: E402
+from decode_rows import decode_records, log_sections  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 RAW = RESULTS / "raw-2026-12-07-eighteenth"
@@ -36,24 +36,13 @@ LOGS = {1: (("decode-table.txt", "table"), ("decode-ab-logs.txt", None)),
         5: (("decode-table.txt", "table"), ("decode-ab.txt", None)), 6: (("decode-ab.txt", None),)}
 
 
-def sections(path: Path) -> list[tuple[str, list[str]]]:
-    """A log of "== NAME" sections, one bench/decode.py run each -> (NAME, its lines)."""
-    found: list[tuple[str, list[str]]] = []
-    for line in path.read_text().splitlines():
-        match = HEADER.match(line)
-        if match:
-            found.append((match["name"], []))
-        elif found:
-            found[-1][1].append(line)
-    return found
-
-
 def decode_runs() -> list[dict]:
     records = []
     for call, logs in LOGS.items():
         for name, run in logs:
             path = RAW / f"call{call}" / name
-            parts = [(run, path.read_text().splitlines())] if run else sections(path)
+            parts = ([(run, path.read_text().splitlines())] if run
+                     else [(match["name"], lines) for match, lines in log_sections(path, HEADER)])
             for run_name, lines in parts:
                 first = run_name.split()[0]
                 label = run_name if run else (f"ab {run_name}" if first in ("base", "new", "exp3", "head") else run_name)

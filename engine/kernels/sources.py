@@ -130,8 +130,9 @@ MMVQ_LAYOUTS = ("auto", "ctas", "warps")  # KernelSet's choice: by shape, or for
 # default (28672 x 4096: IQ2_XXS 0.89x).
 MMVQ_LONG_ROWS = {"IQ2_XXS": 3}  # type -> rows per CTA of its long-rows kernel
 # Types whose one-column CTA mmvq (ql_mmvq_<T>_n1) reserves shared memory for more tile stages
-# than the two it uses (matvec_tiles.cuh: SMEM_STAGES; sm_90 and sm_10x only), so fewer CTAs share an SM and
-# ptxas, with registers to spare at that occupancy, schedules the loop with more of them.
+# than the two it uses (matvec_tiles.cuh: SMEM_STAGES; sm_90 and sm_10x only), so fewer CTAs
+# share an SM and ptxas, with registers to spare at that occupancy, schedules the loop with more
+# of them.
 # IQ2_XXS (R = 8), sm_90: 2 stages 19 KB, 40 registers, 11 CTAs per SM; 3 stages 27.5 KB, 64
 # registers, 8 CTAs; 4 stages 36 KB, 68 registers, 6 CTAs. On an H100
 # (bench/results/experiments-2026-12-07.md, seventeenth and eighteenth sessions), chain-timed O
