@@ -1,0 +1,79 @@
+"""The nineteenth 2026-12-07 session's mat-vec A/B runs as JSON, from the raw files of its device
+calls under bench/results/raw-2026-12-07-nineteenth/call<N>/ (README there): every
+bench/matvec.py record of the sections "== TREE round R" of matvec-ab.txt and stages-ab.txt,
+with ``call``, ``log`` (the file's stem), ``tree`` and ``round`` added
+  -> matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-nineteenth.json,
+and a summary per (log, type, path, shape, columns): each tree's best microseconds and its ratio
+to the log's first tree (printed; --md writes it as markdown to stdout).
+
+    python bench/experiments/2026-12-07-nineteenth-json.py [--md]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: decode_rows
+from decode_rows import SECTION, log_sections  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+RAW = RESULTS / "raw-2026-12-07-nineteenth"
+OUT = RESULTS / "matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-nineteenth.json"
+CALL = re.compile(r"^call(\d+)$")
+
+
+def records() -> list[dict]:
+    found = []
+    for call_dir in sorted(p for p in RAW.iterdir() if CALL.match(p.name)):
+        for path in sorted(call_dir.glob("*-ab*.txt")):
+            for match, lines in log_sections(path, SECTION):
+                for line in lines:
+                    if line.startswith("{"):
+                        found.append({**json.loads(line), "call": int(CALL.match(call_dir.name)[1]), "log": path.stem,
+                                      "tree": match["tree"], "round": int(match["round"])})
+    return found
+
+
+def summary(recs: list[dict]) -> list[tuple]:
+    """(log, type, path, shape, ncols, {tree: best us}, {tree: best % of copy}) in first-seen order."""
+    best: dict[tuple, dict[str, dict]] = defaultdict(dict)
+    for r in recs:
+        key = (r["log"], r["type"], r["path"], f"{r['rows']}x{r['cols']}", r["ncols"])
+        if r["tree"] not in best[key] or r["us"] < best[key][r["tree"]]["us"]:
+            best[key][r["tree"]] = r
+    return [(*key, {t: v["us"] for t, v in trees.items()}, {t: v["pct_of_copy"] for t, v in trees.items()})
+            for key, trees in best.items()]
+
+
+def markdown(rows: list[tuple]) -> str:
+    lines = []
+    for log in dict.fromkeys(r[0] for r in rows):
+        mine = [r for r in rows if r[0] == log]
+        trees = list(dict.fromkeys(t for r in mine for t in r[5]))
+        lines += [f"### {log}: best of the rounds, µs (% of copy); ratio = first tree's µs / this tree's", "",
+                  "| type | path | shape | cols | " + " | ".join(trees) + " | " + " | ".join(
+                      f"{t} ratio" for t in trees[1:]) + " |", "|" + "---|" * (4 + 2 * len(trees) - 1)]
+        for _, type_name, path, shape, ncols, us, pct in mine:
+            cells = [f"{us[t]:.2f} ({pct[t]:.1f})" if t in us else "-" for t in trees]
+            ratios = [f"{us[trees[0]] / us[t]:.3f}" if t in us and trees[0] in us else "-" for t in trees[1:]]
+            lines.append(f"| {type_name} | {path} | {shape} | {ncols} | " + " | ".join(cells + ratios) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    if not RAW.is_dir():
+        print(f"no raw files at {RAW}: run 2026-12-07-nineteenth-call.sh and copy its files there first")
+        return 1
+    recs = records()
+    OUT.write_text(json.dumps(recs, indent=1) + "\n")
+    print(markdown(summary(recs)) if "--md" in sys.argv else f"wrote {OUT} ({len(recs)} records)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
