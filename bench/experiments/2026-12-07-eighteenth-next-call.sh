@@ -9,18 +9,7 @@
 . "$(dirname "$0")/device-call-preamble.sh"
 L=${LIMIT:-400}
 TYPES=Q2_K,IQ2_XS,IQ2_S,IQ1_S,IQ1_M,TQ2_0,TQ1_0
-for st in 3 4; do
-  rm -rf /tmp/s$st; mkdir -p /tmp/s$st; cp -r engine bench /tmp/s$st/
-  python3 - /tmp/s$st/engine/kernels/sources.py $st $TYPES <<'PY'
-import re, sys
-path, stages, types = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
-text = open(path).read()
-entries = {"IQ2_XXS": 4, **{t: stages for t in types}}
-text, n = re.subn(r"^MMVQ_SMEM_STAGES = \{[^}]*\}$", f"MMVQ_SMEM_STAGES = {entries!r}", text, flags=re.M)
-assert n == 1, "MMVQ_SMEM_STAGES not found"
-open(path, "w").write(text)
-PY
-done
+for st in 3 4; do stage_tree /tmp/s$st $st $TYPES; done  # (device-call-preamble.sh)
 for r in 1 2; do
   for tree in head s3 s4; do
     [ $(left $((L - 30))) -gt 20 ] || break 2

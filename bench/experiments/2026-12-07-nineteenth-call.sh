@@ -34,18 +34,7 @@ RESERVE=${RESERVE:-150}  # seconds kept for step 3 (0: step 2 may use everything
 TYPES=${MV_TYPES:-TQ1_0,TQ2_0,Q3_K,Q6_K,Q4_0,Q8_0}
 STYPES=Q2_K,IQ2_XS,IQ2_S,IQ1_S,IQ1_M,TQ2_0,TQ1_0
 rm -rf /tmp/new; mkdir -p /tmp/new; cp -r .devrun/new/engine .devrun/new/bench /tmp/new/
-for st in 3 4; do
-  rm -rf /tmp/s$st; mkdir -p /tmp/s$st; cp -r engine bench /tmp/s$st/
-  python3 - /tmp/s$st/engine/kernels/sources.py $st $STYPES <<'PY'
-import re, sys
-path, stages, types = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
-text = open(path).read()
-entries = {"IQ2_XXS": 4, **{t: stages for t in types}}
-text, n = re.subn(r"^MMVQ_SMEM_STAGES = \{[^}]*\}$", f"MMVQ_SMEM_STAGES = {entries!r}", text, flags=re.M)
-assert n == 1, "MMVQ_SMEM_STAGES not found"
-open(path, "w").write(text)
-PY
-done
+for st in 3 4; do stage_tree /tmp/s$st $st $STYPES; done  # (device-call-preamble.sh)
 tree_dir() { case $1 in stg) echo $A;; *) echo /tmp/$1;; esac; }
 TREES="base new stg s3 s4"; [ "${TREES_ONLY:-0}" = 1 ] && TREES="base new stg"
 for tree in $TREES; do
