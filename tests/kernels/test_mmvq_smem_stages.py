@@ -68,7 +68,7 @@ def test_the_kernel_holds_the_reserved_stages(type_name, arch):
 
 @pytest.mark.parametrize("arch", [75, 86, 120])  # 75: the branch of sm_52/61 too (nvdisasm here reads sm_75+)
 @pytest.mark.parametrize("type_name", sorted(MMVQ_SMEM_STAGES))
-def test_before_sm_90_the_kernel_holds_two_stages(type_name, arch):
+def test_on_smaller_sms_the_kernel_holds_two_stages(type_name, arch):
     qt = QUANT_TABLE[type_name]
     one_column = _static_shared(type_name, arch)[kernel_name("mmvq", type_name, 1)]
     stage = rows_per_block(1, qt) * tile_row_bytes(qt)
