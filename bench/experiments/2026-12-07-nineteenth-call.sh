@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Nineteenth session (2026-12-07), prepared for issue 3 (the instruction-bound mat-vecs); not run:
-# no device machine could be started in that session (27 requests on H100 and H200).
+# Nineteenth session (2026-12-07), prepared for issue 3 (the instruction-bound mat-vecs); run in the
+# twentieth session on an H100 (../results/raw-2026-12-07-twentieth/call1/), after which both
+# patches landed (5549ee7's tree holds them: git show 5549ee7:bench/experiments/<name>).
 #   new  = HEAD + 2026-12-07-nineteenth-misalign-once.patch, in .devrun/new: TQ1_0's trits gathered
 #          with one byte permute (tq1_trits4) and its vec_dot's words read as aligned runs; the
 #          block's misalignment handed to the vec_dots of TQ1_0, TQ2_0, Q3_K and Q6_K once per chunk

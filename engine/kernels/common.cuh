@@ -193,8 +193,7 @@ QL_DEV u32 ql_rotr(u32 x, u32 n) { return ql_funnel_r(x, x, n); }
 // byte loads. Reads up to 3 bytes before p (never before p's aligned word) and up to 4 after
 // p + 4N: use it on blocks in the mat-vec tiles (padded by 16 bytes).
 template <int N, u32 MISALIGN_BITS>
-QL_DEV void ql_load_u32s(const u8* p, u32 (&out)[N]) {
-    const u32 misalign = (u32)(unsigned long long)p & MISALIGN_BITS;
+QL_DEV void ql_load_u32s_known(const u8* p, u32 misalign, u32 (&out)[N]) {
     const u32* w = (const u32*)(p - misalign);  // (N + 1,) aligned words from p's first byte on
     u32 lo = w[0];
     for (int i = 0; i < N; ++i) {
@@ -205,12 +204,22 @@ QL_DEV void ql_load_u32s(const u8* p, u32 (&out)[N]) {
         lo = hi;
     }
 }
+template <int N, u32 MISALIGN_BITS>
+QL_DEV void ql_load_u32s(const u8* p, u32 (&out)[N]) {
+    ql_load_u32s_known<N, MISALIGN_BITS>(p, (u32)(unsigned long long)p & MISALIGN_BITS, out);
+}
 
 // N consecutive u32 from a 2-byte aligned p (fewer shared-memory instructions in the mmvq inner
 // loop than load_u32_a2; measured faster for Q8_0 and Q4_0, slower for Q5_0 and IQ4_NL, which
 // keep load_u32_a2). p at least 2 bytes into its block when the block may sit at 2 mod 4.
 template <int N>
 QL_DEV void load_u32s_a2(const u8* p, u32 (&out)[N]) { ql_load_u32s<N, 2u>(p, out); }
+
+// The same with p's misalignment given (p mod 4: 0 or 2), e.g. from the type's order_q_at, which
+// the mat-vec kernels run once per chunk: every row's block then shares it, and the loads of R
+// rows sit at fixed offsets from one address instead of each row recomputing its alignment.
+template <int N>
+QL_DEV void load_u32s_at2(const u8* p, u32 misalign, u32 (&out)[N]) { ql_load_u32s_known<N, 2u>(p, misalign, out); }
 
 // N little-endian words from any byte address p in a tile.
 template <int N>

@@ -70,6 +70,12 @@ __device__ __forceinline__ void ql_copy_row_words(QlSharedDst dst, const u8* src
 template <int R, int COPIES, int STRIDE, int DST_ROW_BYTES>
 __device__ __forceinline__ void ql_copy_rows(QlSharedDst dst, const u8* first, long long row_stride, int row0,
                                              int rows, int k, int n16) {
+    if (row0 + R <= rows) {  // every row exists (the same for the whole CTA or warp): one add per row
+        const u8* src = first + (unsigned long long)(u32)row0 * (unsigned long long)row_stride;
+#pragma unroll
+        for (int r = 0; r < R; ++r, src += row_stride) ql_copy_row_words<COPIES, STRIDE>(dst + r * DST_ROW_BYTES, src, k, n16);
+        return;
+    }
 #pragma unroll
     for (int r = 0; r < R; ++r) {
         const u8* src = first + (unsigned long long)(u32)min(row0 + r, rows - 1) * (unsigned long long)row_stride;

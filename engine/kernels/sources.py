@@ -138,7 +138,19 @@ MMVQ_LONG_ROWS = {"IQ2_XXS": 3}  # type -> rows per CTA of its long-rows kernel
 # (bench/results/experiments-2026-12-07.md, seventeenth and eighteenth sessions), chain-timed O
 # 4096x4096 5.6 / 4.3 / 4.1 us, QKV 6144x4096 6.1 / 5.2 / 5.1, gate/up 28672x4096 16.3 / 16.25 /
 # 16.27; 8B IQ2_XXS decode 588-593 / 614-617 / 633-635 t/s (alternating runs).
-MMVQ_SMEM_STAGES = {"IQ2_XXS": 4}
+# The other small-block types of 4 stages, and the 110- and 98-byte blocks of 3 (4 would pass
+# the 48 KB of static shared memory), one column, on an H100 (twentieth session,
+# bench/results/matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-twentieth.json, % of copy with 2 ->
+# 3 -> 4 stages at 65536x4096): TQ2_0 71.2 -> 74.7 -> 77.8, IQ2_XS 59.3 -> 62.4 -> 63.4, IQ1_S
+# 44.2 -> 45.4 -> 46.7, IQ2_S 62.6 -> 64.2 -> 65.2, IQ1_M 40.4 -> 41.8 -> 42.0, TQ1_0 37.7 ->
+# 37.5 -> 39.0, Q2_K 81.2 -> 81.4 -> 83.0; 14336x4096 with 4 (2 -> 4): Q2_K 45.0 -> 49.2, IQ2_S
+# 35.6 -> 41.1, TQ2_0 39.6 -> 41.7, TQ1_0 25.5 -> 24.5. Q3_K, IQ3_XXS, IQ3_S with 3 (2 -> 3):
+# 65536x4096 82.0 -> 84.4, 57.9 -> 60.3, 62.2 -> 63.5; 14336x4096 45.3 -> 49.3, 34.6 -> 38.2,
+# 38.3 -> 40.5; 4096x14336 the same within 1 point.
+MMVQ_SMEM_STAGES = {
+    "IQ2_XXS": 4, "IQ2_XS": 4, "IQ2_S": 4, "IQ1_S": 4, "IQ1_M": 4, "TQ1_0": 4, "TQ2_0": 4, "Q2_K": 4,
+    "Q3_K": 3, "IQ3_XXS": 3, "IQ3_S": 3,
+}
 MMVQ_LONG_ROWS_MIN_TILES = 2  # rows of at least this many tiles of QL_THREADS chunks
 MMVQ_LONG_ROWS_MAX_GROUPS_PER_SM = 8  # and at most this many default row groups per SM
 

@@ -32,10 +32,11 @@ QL_DEV int ql_q3k_scale(const u8* s, int k) {
 // the same way, once per chunk for every row of a tile (the type's order_q_at, common.cuh),
 // instead of a funnel shift per weight word and row.
 constexpr int K_RUN_Q_WORDS = 10;
+constexpr int K_RUN_ORDERED_WORDS = K_RUN_Q_WORDS + 1;  // + the block's misalignment (qa[10])
 
 // qa[j] (j < 9) = the activations of aligned word j's bytes (elements 4j - misalign ..), 0 outside
 // the run (q: elements 4i..4i+3 in word i; misalign 0 or 2); word 4's elements below 16 (the scale
-// boundary) go to qa[9] instead of qa[4].
+// boundary) go to qa[9] instead of qa[4]; qa[10] = misalign (for k_run_dot_halves).
 QL_DEV void k_run_order_q_at(const int* q, u32 misalign, int* qa) {
     const u32 shift = 8u * (misalign & 2u);
     for (int j = 0; j < 9; ++j) {
@@ -45,13 +46,15 @@ QL_DEV void k_run_order_q_at(const int* q, u32 misalign, int* qa) {
     const u32 below16 = (1u << shift) - 1u;  // word 4's bytes of elements 14, 15 (misaligned), else none
     qa[9] = (int)((u32)qa[4] & below16);
     qa[4] = (int)((u32)qa[4] & ~below16);
+    qa[10] = (int)(misalign & 2u);
 }
 
-// sums[h] += the dot of half h (elements 16h .. 16h + 15) of the run at `run` (a 2-byte aligned
-// tile address), op(word) giving each aligned word's unsigned bytes, with qa from k_run_order_q_at.
+// sums[h] += the dot of half h (elements 16h .. 16h + 15) of the run at `run` (a tile address
+// 4-aligned but for the block's misalignment qa[10]), op(word) giving each aligned word's
+// unsigned bytes, with qa from k_run_order_q_at.
 template <class Op>
 QL_DEV void k_run_dot_halves(const u8* run, Op op, const int* qa, int (&sums)[2]) {
-    const u32 misalign = (u32)(unsigned long long)run & 2u;
+    const u32 misalign = (u32)qa[10];
     const u32* words = (const u32*)(run - misalign);  // (9,) aligned words holding the run
     for (int j = 0; j < 9; ++j) {
         const u32 w = op(words[j == 8 ? 7 + (int)(misalign >> 1) : j]);  // word 8 holds run bytes only when misaligned
@@ -120,7 +123,7 @@ struct Q3_K {
         load_u32s_a2<8>(blk + 32 + 32 * n, qs);  // qs[32n .. 32n + 32): 2 bits per element
         load_u32s_a2<8>(blk, hm);                // hmask[0 .. 32): bit 4n + j of byte l = element's high bit
     }
-    static constexpr int Q_WORDS = K_RUN_Q_WORDS;  // q: from order_q_at (k_run_*)
+    static constexpr int Q_WORDS = K_RUN_ORDERED_WORDS;  // q: from order_q_at (k_run_*)
     static QL_DEV void order_q_at(const int* q, u32 misalign, int* out) { k_run_order_q_at(q, misalign, out); }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
         const int n = c >> 2, j = c & 3;  // element i = 128n + 32j + l
@@ -256,7 +259,7 @@ struct Q6_K : QlDequantFromRaw<Q6_K> {
         }
         return f16_to_f32(load_u16(blk + 208)) * (float)(i8)blk[192 + 2 * c + (l0 >> 4)];  // d x scale of the 16
     }
-    static constexpr int Q_WORDS = K_RUN_Q_WORDS;  // q: from order_q_at (k_run_*)
+    static constexpr int Q_WORDS = K_RUN_ORDERED_WORDS;  // q: from order_q_at (k_run_*)
     static QL_DEV void order_q_at(const int* q, u32 misalign, int* out) { k_run_order_q_at(q, misalign, out); }
     static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float) {
         const int ip = c >> 2, k = c & 3;  // element i = 128ip + 32k + l

@@ -9,11 +9,21 @@
 QL_DEV u32 tq_pow3(int k) { return (u32)((0x51'1B'09'03'01ull >> (8 * k)) & 0xFFu); }
 
 // Trit k of each of the 4 bytes of w, one per byte, with m = 3^k: ((u8)(b * m) * 3) >> 8.
-// Bytes 0, 2 and bytes 1, 3 are multiplied in separate 16-bit lanes so no product spills over.
+// Bytes 0, 2 and bytes 1, 3 go through separate 16-bit lanes (no product spills over): a lane
+// keeps (b * m) mod 256 and triples it, so its high byte is the trit; one permute gathers the
+// four high bytes.
 QL_DEV u32 tq1_trits4(u32 w, u32 m) {
-  const u32 even = ((w & 0x00FF00FFu) * m) & 0x00FF00FFu;         // bytes 0, 2 times m, mod 256
-  const u32 odd = (((w >> 8) & 0x00FF00FFu) * m) & 0x00FF00FFu;   // bytes 1, 3 times m, mod 256
-  return (((even * 3u) >> 8) & 0x00030003u) | ((odd * 3u) & 0x03000300u);  // trits to bytes 0, 2 / 1, 3
+  const u32 even = (((w & 0x00FF00FFu) * m) & 0x00FF00FFu) * 3u;           // lanes: bytes 0, 2
+  const u32 odd = ((ql_prmt(w, 0u, 0x4341u) * m) & 0x00FF00FFu) * 3u;     // lanes: bytes 1, 3 (moved down)
+  return ql_prmt(even, odd, 0x7351u);                                      // high bytes: trits of bytes 0..3
+}
+
+// The ternary vec_dots read their words with load_u32s_at2: q comes from order_q_at, as stored
+// plus the block's misalignment (q[8]), computed once per chunk for every row.
+constexpr int TQ_Q_WORDS = 9;
+QL_DEV void tq_order_q_at(const int* q, u32 misalign, int* out) {
+  for (int i = 0; i < 8; ++i) out[i] = q[i];  // elements 4i..4i+3
+  out[8] = (int)(misalign & 2u);
 }
 
 struct TQ1_0 : QlDequantFromRaw<TQ1_0> {
@@ -34,18 +44,23 @@ struct TQ1_0 : QlDequantFromRaw<TQ1_0> {
     ql_bytes_to_f32x4_h(tq1_trits4(second, tq_pow3(in_qh ? k + 1 : k)), 1.0f, out + 4);  // qh: the next trit
     return f16_to_f32(load_u16(blk + 52));
   }
+  static constexpr int Q_WORDS = TQ_Q_WORDS;  // q: from order_q_at
+  static QL_DEV void order_q_at(const int* q, u32 misalign, int* out) { tq_order_q_at(q, misalign, out); }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
-    // Elements 0..15 / 16..31 of chunk c: chunks 0..4 read qs[0..32) trit c; chunks 5..7 read
-    // qs[32..48) trits 2(c-5) and 2(c-5)+1, except chunk 7's second half: qh trits 0..3.
-    const bool wide = c < 5;
-    const int k_first = wide ? c : 2 * (c - 5);
+    // Half h (elements 16h..16h+15) of chunk c: 4 words of one trit, read as aligned words
+    // (load_u32s_at2). Chunks 0..4: qs[16h..16h+16) trit c; chunks 5, 6: qs[32..48) trit
+    // 2(c-5)+h; chunk 7: qs[32..48) trit 4, then the qh word with trit j for word j.
+    const bool wide = c < 5, last = c == 7;
+    const u32 misalign = (u32)q[TQ_Q_WORDS - 1];
+    u32 lo[4], hi[4];
+    load_u32s_at2<4>(blk + (wide ? 0 : 32), misalign, lo);              // (4,) words of half 0
+    load_u32s_at2<4>(blk + (wide ? 16 : (last ? 36 : 32)), misalign, hi);  // half 1; chunk 7: hi[3] = qh
+    const int k_lo = wide ? c : (last ? 4 : 2 * (c - 5)), k_hi = wide ? c : 2 * (c - 5) + 1;
     int sumi = 0;
-    for (int i = 0; i < 8; ++i) {
-      const bool second = i >= 4;
-      const bool from_qh = !wide && second && c == 7;
-      const int offset = wide ? 4 * i : (from_qh ? 48 : 32 + 4 * (i & 3));  // (4,) bytes of elements 4i..4i+3
-      const int k = from_qh ? i - 4 : k_first + ((second && !wide) ? 1 : 0);
-      sumi = dp4a((int)tq1_trits4(load_u32_a2(blk + offset), tq_pow3(k)), q[i], sumi);
+    for (int j = 0; j < 4; ++j) sumi = dp4a_us(tq1_trits4(lo[j], tq_pow3(k_lo)), q[j], sumi);  // elements 4j..
+    for (int j = 0; j < 4; ++j) {
+      const u32 word = last ? hi[3] : hi[j];
+      sumi = dp4a_us(tq1_trits4(word, tq_pow3(last ? j : k_hi)), q[4 + j], sumi);  // elements 16 + 4j..
     }
     return f16_to_f32(load_u16(blk + 52)) * (d * (float)sumi - s);
   }
@@ -62,9 +77,11 @@ struct TQ2_0 {
     ql_bytes_to_f32x4_h((load_u32_a2(bytes + 4) >> shift) & 0x03030303u, 1.0f, out + 4);  // q - 1, elements 4..7
     for (int j = 0; j < 8; ++j) out[j] *= d;
   }
+  static constexpr int Q_WORDS = TQ_Q_WORDS;  // q: from order_q_at
+  static QL_DEV void order_q_at(const int* q, u32 misalign, int* out) { tq_order_q_at(q, misalign, out); }
   static QL_DEV float vec_dot(const u8* __restrict__ blk, int c, const int* __restrict__ q, float d, float s) {
     u32 qs[8];  // qs[32(c / 4) ..+32): chunk c in bit pair c % 4 of each byte (aligned loads)
-    load_u32s_a2<8>(blk + 32 * (c >> 2), qs);
+    load_u32s_at2<8>(blk + 32 * (c >> 2), (u32)q[TQ_Q_WORDS - 1], qs);
     const int shift = 2 * (c & 3);
     const u32 mask = 0x03030303u << shift;  // the pair left in place (unsigned bytes: 4^(c % 4) x value)
     int sumi = 0;

@@ -1,12 +1,14 @@
-"""The nineteenth 2026-12-07 session's mat-vec A/B runs as JSON, from the raw files of its device
-calls under bench/results/raw-2026-12-07-nineteenth/call<N>/ (README there): every
-bench/matvec.py record of the sections "== TREE round R" of matvec-ab.txt and stages-ab.txt,
-with ``call``, ``log`` (the file's stem), ``tree`` and ``round`` added
-  -> matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-nineteenth.json,
+"""The mat-vec A/B runs of the twentieth 2026-12-07 session (the nineteenth session's prepared
+call and the stage sweeps after it) as JSON, from the raw files of its device calls under
+bench/results/raw-2026-12-07-twentieth/call<N>/ (README there): every bench/matvec.py record
+of the sections "== TREE round R" of matvec-ab.txt and stages-ab.txt, and of the one-run logs
+LOG-TREE-R.txt (st-t2-1.txt: log st, tree t2, round 1), with ``call``, ``log``, ``tree`` and
+``round`` added
+  -> matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-twentieth.json,
 and a summary per (log, type, path, shape, columns): each tree's best microseconds and its ratio
 to the log's first tree (printed; --md writes it as markdown to stdout).
 
-    python bench/experiments/2026-12-07-nineteenth-json.py [--md]
+    python bench/experiments/2026-12-07-twentieth-json.py [--md]
 """
 
 from __future__ import annotations
@@ -21,21 +23,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: decode_r
 from decode_rows import SECTION, log_sections  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-RAW = RESULTS / "raw-2026-12-07-nineteenth"
-OUT = RESULTS / "matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-nineteenth.json"
+RAW = RESULTS / "raw-2026-12-07-twentieth"
+OUT = RESULTS / "matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-twentieth.json"
 CALL = re.compile(r"^call(\d+)$")
+ONE_RUN = re.compile(r"^(?P<log>[a-z0-9]+)-(?P<tree>[a-z0-9]+)-(?P<round>\d+)$")  # st-t2-1: log, tree, round
 
 
 def records() -> list[dict]:
     found = []
-    for call_dir in sorted(p for p in RAW.iterdir() if CALL.match(p.name)):
-        for path in sorted(call_dir.glob("*-ab*.txt")):
-            for match, lines in log_sections(path, SECTION):
-                for line in lines:
-                    if line.startswith("{"):
-                        found.append({**json.loads(line), "call": int(CALL.match(call_dir.name)[1]), "log": path.stem,
-                                      "tree": match["tree"], "round": int(match["round"])})
+    for call_dir in sorted((p for p in RAW.iterdir() if CALL.match(p.name)), key=lambda p: int(CALL.match(p.name)[1])):
+        call = int(CALL.match(call_dir.name)[1])
+        for path in sorted(call_dir.glob("*.txt")):
+            runs = ([(m.groupdict(), lines) for m, lines in log_sections(path, SECTION)] if path.stem.endswith("-ab")
+                    else one_run(path))
+            for fields, lines in runs:
+                found += [{**json.loads(line), "call": call, "log": fields.get("log", path.stem),
+                           "tree": fields["tree"], "round": int(fields["round"])}
+                          for line in lines if line.startswith("{")]
     return found
+
+
+def one_run(path: Path) -> list[tuple[dict, list[str]]]:
+    """A LOG-TREE-R.txt file as one section (none for other names: test and compile logs)."""
+    match = ONE_RUN.match(path.stem)
+    return [(match.groupdict(), path.read_text().splitlines())] if match else []
 
 
 def summary(recs: list[dict]) -> list[tuple]:
@@ -54,9 +65,9 @@ def markdown(rows: list[tuple]) -> str:
     for log in dict.fromkeys(r[0] for r in rows):
         mine = [r for r in rows if r[0] == log]
         trees = list(dict.fromkeys(t for r in mine for t in r[5]))
+        columns = ["type", "path", "shape", "cols", *trees, *(f"{t} ratio" for t in trees[1:])]
         lines += [f"### {log}: best of the rounds, µs (% of copy); ratio = first tree's µs / this tree's", "",
-                  "| type | path | shape | cols | " + " | ".join(trees) + " | " + " | ".join(
-                      f"{t} ratio" for t in trees[1:]) + " |", "|" + "---|" * (4 + 2 * len(trees) - 1)]
+                  "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         for _, type_name, path, shape, ncols, us, pct in mine:
             cells = [f"{us[t]:.2f} ({pct[t]:.1f})" if t in us else "-" for t in trees]
             ratios = [f"{us[trees[0]] / us[t]:.3f}" if t in us and trees[0] in us else "-" for t in trees[1:]]
@@ -67,7 +78,7 @@ def markdown(rows: list[tuple]) -> str:
 
 def main() -> int:
     if not RAW.is_dir():
-        print(f"no raw files at {RAW}: run 2026-12-07-nineteenth-call.sh and copy its files there first")
+        print(f"no raw files at {RAW}: copy the device calls' files there first")
         return 1
     recs = records()
     OUT.write_text(json.dumps(recs, indent=1) + "\n")
