@@ -4,6 +4,8 @@ Mapped: model / model_param, contextsize, gpulayers (-1 = automatic), port / por
 host, usecublas (device choice: a GPU index, or all), tensor_split (GPUs with a non-zero
 share are selected, and their shares become the profile's tensor split), usecpu.
 Every other key that carries a value is reported as ignored. Nothing in the file is run.
+A mapped value of the wrong type or out of range is a KcppsFormatError naming the key, so an
+imported profile always saves and loads back.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.profile_codec import MAX_CONTEXT, MAX_DEVICE_INDEX, MAX_GPU_LAYERS
 from engine.settings import DeviceRef, LaunchSettings, Profile, ServerSettings, tensor_split_problem
 
 KOBOLD_DEFAULT_PORT = 5001
@@ -35,46 +38,66 @@ def looks_like_kcpps(data: Any) -> bool:
     return isinstance(data, dict) and "schema_version" not in data and bool({"model_param", "contextsize", "usecublas"} & set(data))
 
 
-def _int(data: dict[str, Any], key: str, default: int) -> int:
+def _int(data: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` (text and whole floats accepted, as KoboldCpp may write them)."""
     value = data.get(key, default)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise KcppsFormatError(f"{key} must be a whole number, got {value!r}")
+    if isinstance(value, float) and value.is_integer():  # False for NaN and infinities
+        value = int(value)
     try:
-        return int(value)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError
+        number = int(value)
     except ValueError:
         raise KcppsFormatError(f"{key} must be a whole number, got {value!r}") from None
+    if not low <= number <= high:
+        raise KcppsFormatError(f"{key} must be from {low} to {high}, got {number}")
+    return number
 
 
 def _model_path(data: dict[str, Any]) -> str:
+    found = []
     for key in ("model_param", "model"):
         value = data.get(key)
-        if isinstance(value, list):  # newer KoboldCpp: a list of paths
-            value = next((v for v in value if v), None)
-        if isinstance(value, str) and value:
-            return value
-    return ""
+        paths = value if isinstance(value, list) else [value]  # newer KoboldCpp: a list of paths
+        if any(v is not None and not isinstance(v, str) for v in paths):
+            raise KcppsFormatError(f"{key} must be a model file path (text), got {value!r}")
+        found.extend(v for v in paths if v)
+    return found[0] if found else ""
+
+
+def _host(data: dict[str, Any]) -> str:
+    host = data.get("host")
+    if host is not None and not isinstance(host, str):
+        raise KcppsFormatError(f"host must be text (an address), got {host!r}")
+    return host.strip() if host and host.strip() else "127.0.0.1"
 
 
 def _port(data: dict[str, Any]) -> int:
-    port = _int(data, "port", KOBOLD_DEFAULT_PORT)
-    port_param = _int(data, "port_param", KOBOLD_DEFAULT_PORT)
+    port = _int(data, "port", KOBOLD_DEFAULT_PORT, 1, 65535)
+    port_param = _int(data, "port_param", KOBOLD_DEFAULT_PORT, 1, 65535)
     return port_param if port_param != KOBOLD_DEFAULT_PORT else port  # KoboldCpp's own rule
 
 
 def _cublas_index(usecublas: Any) -> int | None:
     if not isinstance(usecublas, list):
         return None
-    digits = [int(v) for v in usecublas if isinstance(v, str) and v.isdigit()]
+    digits = [int(v) for v in usecublas if isinstance(v, str) and v.isascii() and v.isdigit()]
+    if digits and digits[0] > MAX_DEVICE_INDEX:
+        raise KcppsFormatError(f"usecublas chooses GPU {digits[0]}; GPU numbers go from 0 to {MAX_DEVICE_INDEX}")
     return digits[0] if digits else None
 
 
 def _split_shares(data: dict[str, Any]) -> list[float] | None:
     """The tensor_split shares per CUDA device index; None when absent or all zero."""
     split = data.get("tensor_split")
-    if not isinstance(split, list) or not split:
+    if split is None or split == []:
         return None
+    if not isinstance(split, list) or any(isinstance(v, bool) for v in split):
+        raise KcppsFormatError(f"tensor_split must be a list of numbers (one per GPU), got {split!r}")
+    if len(split) > MAX_DEVICE_INDEX + 1:
+        raise KcppsFormatError(f"tensor_split has {len(split)} shares; at most {MAX_DEVICE_INDEX + 1} (one per GPU)")
     try:
         shares = [float(v) for v in split]
     except (TypeError, ValueError):
@@ -99,7 +122,10 @@ def _selection(data: dict[str, Any], notes: list[str]) -> tuple[tuple[DeviceRef,
 
 
 def _uses_gpu(data: dict[str, Any], gpu_layers: int) -> bool:
-    if data.get("usecpu"):
+    usecpu = data.get("usecpu")
+    if usecpu not in (None, True, False):  # 0 and 1 compare equal to False and True
+        raise KcppsFormatError(f"usecpu must be true or false, got {usecpu!r}")
+    if usecpu:
         return False
     backends = (data.get("usecublas"), data.get("usevulkan"), data.get("useclblast"))
     return any(b is not None and b is not False for b in backends) or gpu_layers != 0
@@ -115,20 +141,20 @@ def profile_from_kcpps(data: Any, name: str) -> KcppsImport:
     if not isinstance(data, dict):
         raise KcppsFormatError("a .kcpps file must hold a JSON object")
     notes: list[str] = []
-    gpulayers = _int(data, "gpulayers", -1)
+    gpulayers = _int(data, "gpulayers", -1, -1, MAX_GPU_LAYERS)
     if data.get("usevulkan") is not None or data.get("useclblast") is not None:
         notes.append("Vulkan/CLBlast choices are read as CUDA: QuantLaunch runs NVIDIA GPUs through CUDA.")
     uses_gpu = _uses_gpu(data, gpulayers)
     if not uses_gpu:
         notes.append("No GPU backend is chosen in the file: the profile runs on the CPU.")
-    host = data.get("host") if isinstance(data.get("host"), str) and data.get("host") else "127.0.0.1"
-    if not data.get("host"):
+    host = _host(data)
+    if host == "127.0.0.1" and data.get("host") != host:
         notes.append("An empty host means every network interface in KoboldCpp; QuantLaunch keeps 127.0.0.1.")
     selected, split = _selection(data, notes)
     launch = LaunchSettings(
         selected=selected,
         tensor_split=split,
-        context_size=_int(data, "contextsize", 4096),
+        context_size=_int(data, "contextsize", 4096, 1, MAX_CONTEXT),
         gpu_layers=None if gpulayers < 0 else gpulayers,
         force_cpu=not uses_gpu,
     )

@@ -30,6 +30,8 @@ from engine.settings import (
 
 SCHEMA_VERSION = 1
 MAX_CONTEXT = 1 << 21
+MAX_GPU_LAYERS = 100_000
+MAX_DEVICE_INDEX = 1023
 
 
 class FieldError(ValueError):
@@ -107,7 +109,7 @@ def _ref(where: str, value: Any) -> DeviceRef:
     ref = DeviceRef(
         uuid=_str(f"{where}.uuid", value.get("uuid", "")),
         name=_str(f"{where}.name", value.get("name", "")),
-        index=_int(f"{where}.index", value.get("index", -1), -1, 1023),
+        index=_int(f"{where}.index", value.get("index", -1), -1, MAX_DEVICE_INDEX),
     )
     if not (ref.uuid or ref.name or ref.index >= 0):
         raise FieldError(where, "needs a uuid, a name or an index")
@@ -152,7 +154,7 @@ def _launch(data: dict[str, Any]) -> LaunchSettings:
         kernel=_choice("launch.kernel", d.get("kernel", default.kernel)),
         device_kernels=_device_kernels("launch.device_kernels", d.get("device_kernels", {})),
         context_size=_int("launch.context_size", d.get("context_size", default.context_size), 1, MAX_CONTEXT),
-        gpu_layers=None if layers is None else _int("launch.gpu_layers", layers, 0, 100_000),
+        gpu_layers=None if layers is None else _int("launch.gpu_layers", layers, 0, MAX_GPU_LAYERS),
         force_cpu=_bool("launch.force_cpu", d.get("force_cpu", default.force_cpu)),
         tensor_split=_tensor_split("launch.tensor_split", d.get("tensor_split", [])),
     )

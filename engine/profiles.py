@@ -85,25 +85,36 @@ def _fsync_dir(folder: Path) -> None:
         os.close(descriptor)
 
 
+def _parse_json(raw: bytes) -> Any:
+    """JSON from a file's bytes; ValueError (not UTF-8, bad JSON, a number too long) or RecursionError."""
+    return json.loads(raw.decode("utf-8-sig"))  # -sig: a byte-order mark from a Windows editor is fine
+
+
 def _read_json(path: Path, what: str) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise _fail("QL-E-PROFILE-NOT-FOUND", f"{what} not found", f"There is no file at {path}.",
                     path=str(path)) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise _fail("QL-E-PROFILE-IO", f"{what} cannot be read", f"Reading {path} failed: {exc}.",
+                    path=str(path)) from None
+    try:
+        return _parse_json(raw)
+    except (ValueError, RecursionError) as exc:
         raise _fail("QL-E-PROFILE-CORRUPT", f"{what} is damaged",
                     f"{path} is not valid JSON ({exc}). The file is kept as it is; saving under this name "
                     "moves it aside to a .corrupt- copy only when you choose to replace it.",
                     path=str(path), error=str(exc)) from None
-    except OSError as exc:
-        raise _fail("QL-E-PROFILE-IO", f"{what} cannot be read", f"Reading {path} failed: {exc}.",
-                    path=str(path)) from None
 
 
 def profile_from_document(data: Any, path: Path, name: str | None) -> Profile:
     """Check the schema version, then every field; ProfileError names the problem."""
-    version = data.get("schema_version") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise _fail("QL-E-PROFILE-INVALID", "Not a QuantLaunch profile",
+                    f"{path} holds a JSON {_json_kind(data)}, not a profile (a JSON object with schema_version). "
+                    "The file is kept unchanged; fix or replace it.", path=str(path))
+    version = data.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise _fail("QL-E-PROFILE-VERSION", "Profile made by a newer QuantLaunch",
                     f"{path} has schema version {version}; this version reads up to {SCHEMA_VERSION}. "
@@ -119,6 +130,23 @@ def profile_from_document(data: Any, path: Path, name: str | None) -> Profile:
                     path=str(path), field=exc.field) from None
 
 
+def _json_kind(data: Any) -> str:
+    kinds = ((list, "list"), (str, "text"), (bool, "true/false"), (int | float, "number"), (type(None), "null"))
+    return next((word for kind, word in kinds if isinstance(data, kind)), type(data).__name__)
+
+
+def checked_document(profile: Profile) -> dict[str, Any]:
+    """``profile`` as a document, after checking that it reads back: never write a file that
+    would then be refused as invalid (ProfileError QL-E-PROFILE-INVALID naming the field)."""
+    document = profile_to_dict(profile)
+    try:
+        profile_from_dict(document, profile.name)
+    except FieldError as exc:
+        raise _fail("QL-E-PROFILE-INVALID", f"Profile field {exc.field} is invalid",
+                    f"Profile '{profile.name}' was not written: {exc}.", field=exc.field) from None
+    return document
+
+
 def import_file(path: str | os.PathLike, name: str | None = None) -> ImportResult:
     """Read a profile exported by QuantLaunch or a KoboldCpp .kcpps file (not saved)."""
     path = Path(path)
@@ -130,6 +158,7 @@ def import_file(path: str | os.PathLike, name: str | None = None) -> ImportResul
         except KcppsFormatError as exc:
             raise _fail("QL-E-PROFILE-INVALID", "KoboldCpp settings file has an invalid value",
                         f"In {path}, {exc}.", path=str(path)) from None
+        checked_document(result.profile)
         return ImportResult(result.profile, "kcpps", result.ignored_keys, result.notes)
     return ImportResult(profile_from_document(data, path, new_name), "quantlaunch")
 
@@ -159,7 +188,11 @@ class ProfileStore:
         return tuple(sorted(names, key=str.casefold))
 
     def exists(self, name: str) -> bool:
-        return self.path_for(name).is_file()
+        path = self.path_for(name)
+        try:
+            return path.is_file()
+        except OSError as exc:  # e.g. the profiles folder is not readable
+            raise _io_error("Profile cannot be checked", f"Checking {path} failed ({exc}).", path) from None
 
     def load(self, name: str) -> Profile:
         path = self.path_for(name)
@@ -170,7 +203,7 @@ class ProfileStore:
         ``replace_unreadable``; then it is moved aside (never overwritten)."""
         path = self.path_for(profile.name)
         self._guard_unreadable(profile.name, path, replace_unreadable)
-        self._write(path, profile_to_dict(profile))
+        self._write(path, checked_document(profile))
         return path
 
     def save_as(self, profile: Profile, new_name: str, *, overwrite: bool = False) -> Profile:
@@ -180,6 +213,12 @@ class ProfileStore:
         self.save(renamed, replace_unreadable=overwrite)
         return renamed
 
+    def _unlink(self, path: Path, title: str) -> None:
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise _io_error(title, f"Removing {path} failed ({exc}); the file is unchanged.", path) from None
+
     def rename(self, old_name: str, new_name: str) -> Profile:
         profile = self.load(old_name)
         if new_name == old_name:
@@ -187,23 +226,23 @@ class ProfileStore:
         if self.exists(new_name):
             raise self._exists_error(new_name)
         renamed = self.save_as(profile, new_name)
-        self.path_for(old_name).unlink()
+        self._unlink(self.path_for(old_name), f"Profile '{old_name}' was copied to '{new_name}' but not removed")
         if self.last_used() == old_name:
             self.set_last_used(new_name)
         return renamed
 
     def delete(self, name: str) -> None:
         path = self.path_for(name)
-        if not path.is_file():
+        if not self.exists(name):
             raise _fail("QL-E-PROFILE-NOT-FOUND", f"Profile '{name}' not found", f"There is no file at {path}.",
                         path=str(path))
-        path.unlink()
+        self._unlink(path, f"Profile '{name}' could not be deleted")
         if self.last_used() == name:
             self.set_last_used(None)
 
     def export(self, name: str, destination: str | os.PathLike) -> Path:
         destination = Path(destination)
-        self._write(destination, profile_to_dict(self.load(name)))
+        self._write(destination, checked_document(self.load(name)))
         return destination
 
     def import_file(self, path: str | os.PathLike, name: str | None = None) -> ImportResult:
@@ -211,24 +250,38 @@ class ProfileStore:
         return import_file(path, name)
 
     def last_used(self) -> str | None:
-        """The last-used profile name, or None (also when settings.json is unreadable)."""
+        """The last-used profile name, or None (also when settings.json is unreadable or the
+        name in it is not a valid profile name)."""
         try:
-            data = json.loads(self.settings_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+            data = _parse_json(self.settings_path.read_bytes())
+        except (OSError, ValueError, RecursionError):
             return None
         name = data.get("last_profile") if isinstance(data, dict) else None
-        return name if isinstance(name, str) and name else None
+        try:
+            return check_name(name) if isinstance(name, str) and name else None
+        except ProfileError:
+            return None
 
     def set_last_used(self, name: str | None) -> None:
+        """Remember ``name`` in settings.json, keeping its other keys. A damaged settings.json is
+        moved aside first; one written by a newer QuantLaunch is left unchanged (ProfileError)."""
+        name = None if name is None else check_name(name)
         try:
-            data = json.loads(self.settings_path.read_text(encoding="utf-8"))
+            data = _parse_json(self.settings_path.read_bytes())
         except FileNotFoundError:
             data = {}
-        except (OSError, UnicodeDecodeError, ValueError):
+        except (OSError, ValueError, RecursionError):
+            data = None
+        if not isinstance(data, dict):  # unreadable, or valid JSON of the wrong kind
             self._move_aside(self.settings_path)  # keep the damaged file for inspection
             data = {}
-        data = data if isinstance(data, dict) else {}
-        data.update({"schema_version": SCHEMA_VERSION, "last_profile": None if name is None else check_name(name)})
+        version = data.get("schema_version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            raise _fail("QL-E-PROFILE-VERSION", "Settings made by a newer QuantLaunch",
+                        f"{self.settings_path} has schema version {version}; this version writes {SCHEMA_VERSION}. "
+                        "The file is kept unchanged; the last-used profile is not remembered.",
+                        path=str(self.settings_path), schema_version=version)
+        data.update({"schema_version": SCHEMA_VERSION, "last_profile": name})
         self._write(self.settings_path, data)
 
     def _write(self, path: Path, document: dict[str, Any]) -> None:
@@ -240,7 +293,7 @@ class ProfileStore:
                         path=str(path)) from None
 
     def _guard_unreadable(self, name: str, path: Path, replace_unreadable: bool) -> None:
-        if not path.is_file():
+        if not self.exists(name):
             return
         try:
             self.load(name)
@@ -255,12 +308,20 @@ class ProfileStore:
         while target.exists():
             counter += 1
             target = path.with_name(f"{path.stem}{CORRUPT_MARK}{stamp}-{counter}.json")
-        os.replace(path, target)
+        try:
+            os.replace(path, target)
+        except OSError as exc:
+            raise _io_error("Damaged file could not be moved aside",
+                            f"Renaming {path} to {target.name} failed ({exc}); nothing was changed.", path) from None
         return target
 
     def _exists_error(self, name: str) -> ProfileError:
         return _fail("QL-E-PROFILE-EXISTS", f"A profile named '{name}' already exists",
                      "Choose another name, or confirm to overwrite it.", name=name)
+
+
+def _io_error(title: str, detail: str, path: Path) -> ProfileError:
+    return _fail("QL-E-PROFILE-IO", title, detail, path=str(path))
 
 
 def _with_replace_remedy(diagnostic: Diagnostic, name: str) -> Diagnostic:

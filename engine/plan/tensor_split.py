@@ -43,8 +43,9 @@ def split_diagnostics(inventory: Inventory, settings: LaunchSettings) -> list[Di
 
 
 def ratios_for(usable: tuple[Device, ...], inventory: Inventory, settings: LaunchSettings) -> list[float] | None:
-    """The share of each usable device (in ``usable`` order); None for the automatic split."""
-    if not settings.tensor_split:
+    """The share of each usable device (in ``usable`` order); None for the automatic split, or
+    when no GPU is used (CPU chosen, no GPU): the split is then not checked against the GPUs."""
+    if not settings.tensor_split or not usable:
         return None
     owners = share_owners(inventory, settings)
     shares = {d.uuid: float(s) for d, s in zip(owners, settings.tensor_split, strict=True) if d is not None}

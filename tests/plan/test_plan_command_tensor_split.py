@@ -56,3 +56,11 @@ def test_serve_flag_overrides_the_profile_split_and_absence_keeps_it():
     assert serve_command.merged_profile(with_flag, profile).launch.tensor_split == (3.0, 1.0)
     without = _args(serve_command, ["serve"])
     assert serve_command.merged_profile(without, profile).launch.tensor_split == (1.0, 1.0)
+
+
+def test_plan_with_cpu_and_a_split_is_a_cpu_plan_not_an_internal_error(eight_layer_file, capsys):
+    from engine.cli import main
+
+    assert main(["plan", "--model", eight_layer_file, "--rig", "three-mixed", "--cpu", "--tensor-split", "3,1"]) == 0
+    captured = capsys.readouterr()
+    assert "QL-E-INTERNAL" not in captured.err and "backend: cpu" in captured.out

@@ -104,3 +104,18 @@ def test_adding_a_card_returns_to_the_automatic_split():
     settings = LaunchSettings(selected=_by_index(RTX_3090), tensor_split=(1,))
     wider = apply_remedy(settings, Remedy("select_device", "Add", {"uuid": "", "index": GTX_1060}))
     assert wider.tensor_split == () and len(wider.selected) == 2 and _plan(wider).ok
+
+
+@pytest.mark.parametrize("settings", [
+    LaunchSettings(force_cpu=True, tensor_split=(3, 1)),  # a split kept from before "CPU" was ticked
+    LaunchSettings(force_cpu=True, selected=_by_index(0, 1), tensor_split=(1, 1, 1, 1)),
+])
+def test_a_split_that_does_not_fit_the_gpus_does_not_crash_a_cpu_plan(settings):
+    result = _plan(settings)
+    assert result.backend == "cpu" and result.cpu_layers == result.n_layers and "QL-I-CPU-CHOSEN" in _codes(result)
+
+
+def test_a_split_on_a_rig_without_gpus_does_not_crash():
+    result = plan(load_rig("none"), LaunchSettings(tensor_split=(3, 1)), make_model("Q4_K_M", "1b"),
+                  supported_archs=ARCHS)
+    assert result.backend == "cpu" and result.cpu_layers == result.n_layers

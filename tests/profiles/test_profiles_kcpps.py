@@ -106,3 +106,35 @@ def test_imported_index_refs_select_that_card_in_the_planner(tmp_path):
     result = plan(load_rig("three-mixed"), profile.launch, make_model("IQ3_M", "1b"), supported_archs=(50, 61, 86))
     assert [d.selected for d in result.devices] == [False, True, False]
     assert result.devices[1].path == "mmvq" and result.ok
+
+
+@pytest.mark.parametrize("key, value", [
+    ("contextsize", float("inf")), ("contextsize", 0), ("contextsize", 10**12), ("contextsize", 1.5),
+    ("gpulayers", float("inf")), ("gpulayers", -5), ("gpulayers", 10**12), ("gpulayers", 2.7),
+    ("port", 70000), ("port_param", 0), ("port_param", float("inf")), ("usecublas", ["normal", "99999"]),
+    ("tensor_split", 5), ("tensor_split", "3,1"), ("tensor_split", [True, 1]), ("tensor_split", [1] * 2000),
+    ("usecpu", "false"), ("model_param", 5), ("model_param", [5]), ("host", 5)])
+def test_out_of_range_or_wrongly_typed_kcpps_values_name_the_key(tmp_path, key, value):
+    with pytest.raises(ProfileError) as caught:
+        import_file(_write(tmp_path, {**KOBOLD_FILE, key: value}))
+    assert caught.value.diagnostic.code == "QL-E-PROFILE-INVALID" and key in caught.value.diagnostic.detail
+
+
+def test_a_non_ascii_digit_in_usecublas_is_not_a_gpu_number(tmp_path):
+    result = import_file(_write(tmp_path, {**KOBOLD_FILE, "usecublas": ["normal", "\u00b2"]}))
+    assert result.profile.launch.selected is None
+
+
+def test_whole_floats_and_blank_hosts_are_read_as_kobold_means_them(tmp_path):
+    result = import_file(_write(tmp_path, {**KOBOLD_FILE, "contextsize": 4096.0, "host": "  "}))
+    assert result.profile.launch.context_size == 4096 and result.profile.server.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("changes", [{}, {"tensor_split": [0, 3, 1]}, {"gpulayers": -1, "usecpu": True}])
+def test_an_imported_profile_saves_and_loads_back(tmp_path, changes):
+    from engine.profiles import ProfileStore
+
+    store = ProfileStore(tmp_path / "config")
+    profile = import_file(_write(tmp_path, {**KOBOLD_FILE, **changes})).profile
+    store.save(profile)
+    assert store.load(profile.name) == profile
