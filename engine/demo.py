@@ -32,7 +32,8 @@ def demo_model_path() -> Path | None:
 
 
 def resolve_model_path(name: str) -> Path:
-    """A model argument as a path: "demo" means the demo model; anything else must exist."""
+    """A model argument as a path: "demo" means the demo model; anything else must be a readable
+    regular file, checked as ``inspect`` checks it (the same diagnostics)."""
     if name == DEMO_ALIAS:
         path = demo_model_path()
         if path is None:
@@ -45,15 +46,8 @@ def resolve_model_path(name: str) -> Path:
                 )
             )
         return path
+    from engine.model_file import regular_file_size  # inspect's checks: same codes and words
+
     path = Path(name).expanduser()
-    if not path.is_file():
-        raise DiagnosticError(
-            error(
-                "QL-E-FILE",
-                "Model file not found",
-                f"There is no file at {path}.",
-                Remedy("choose_other_file", "Choose a GGUF model file"),
-                path=str(path),
-            )
-        )
+    regular_file_size(str(path))  # QL-E-FILE-NOT-FOUND / -UNREADABLE (folder, no permission) / -TRUNCATED (empty)
     return path

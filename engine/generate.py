@@ -7,6 +7,8 @@ them: the stream ``greedy_tokens(token, pos)`` (on one GPU its steps chain on th
 one ``next_token_greedy(token, pos) -> int`` per token (the argmax on the GPU of the output head).
 Text is streamed through ``on_text`` as it becomes final: never a broken UTF-8 character,
 never a stop string (a possible partial match is held back until it is decided).
+Logits that reach the host are checked to be finite (QL-E-MODEL-NAN on damaged weights); the
+model's own greedy tokens come without logits, so there only the prefill's logits are checked.
 """
 
 from __future__ import annotations
@@ -118,18 +120,55 @@ def check_prompt(prompt_ids: Sequence[int], n_ctx: int) -> None:
         )
 
 
-def prefill(model: Any, prompt_ids: Sequence[int], chunk: int) -> np.ndarray:
-    """Run the prompt from position 0 in chunks; the logits (n_vocab,) after its last token."""
+def model_file_label(model: Any) -> str:
+    """The model's file path for messages (LlamaModel.info.path), else a generic phrase."""
+    path = getattr(getattr(model, "info", None), "path", None)
+    return str(path) if path else "the loaded model"
+
+
+def check_logits(model: Any, logits: np.ndarray) -> np.ndarray:
+    """``logits`` (host array, any shape) if every value is finite, else QL-E-MODEL-NAN: NaN or
+    infinity comes from damaged weights (a NaN norm weight, a block scale of all-0xFF bytes)."""
+    if not np.isfinite(logits).all():
+        where = model_file_label(model)
+        raise DiagnosticError(
+            error(
+                "QL-E-MODEL-NAN",
+                "The model computed invalid numbers",
+                f"The model computed invalid numbers (NaN or infinity); its weights are probably damaged. "
+                f"Model file: {where}. Download the file again or choose another model file.",
+                Remedy("choose_other_file", "Choose another model file"),
+                path=where,
+            )
+        )
+    return logits
+
+
+def checked_forward(model: Any, tokens: Sequence[int], start_pos: int, *, all_logits: bool = False) -> np.ndarray:
+    """``model.forward`` as a host array, checked by :func:`check_logits`; NumPy's warnings about
+    the invalid values on the way are silenced (the diagnostic says it in plain words)."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        logits = np.asarray(model.forward(tokens, start_pos, all_logits=all_logits) if all_logits
+                            else model.forward(tokens, start_pos))
+    return check_logits(model, logits)
+
+
+def prefill(model: Any, prompt_ids: Sequence[int], chunk: int,
+            cancel: threading.Event | None = None) -> np.ndarray | None:
+    """Run the prompt from position 0 in chunks; the logits (n_vocab,) after its last token,
+    or None when ``cancel`` was set (checked before each chunk)."""
     model.reset()
     logits = None
     for start in range(0, len(prompt_ids), max(1, chunk)):
+        if cancel is not None and cancel.is_set():
+            return None
         part = list(prompt_ids[start : start + chunk])  # (chunk,) tokens at positions start..
-        logits = model.forward(part, start)
-    return np.asarray(logits)
+        logits = checked_forward(model, part, start)  # (n_vocab,) on the host
+    return logits
 
 
 def decode_one_token(model: Any, token: int, pos: int) -> np.ndarray:
-    return np.asarray(model.forward([token], pos))  # (n_vocab,)
+    return checked_forward(model, [token], pos)  # (n_vocab,)
 
 
 def greedy_on_model(model: Any, sampler: SamplerParams) -> bool:
@@ -234,14 +273,18 @@ def generate(
     cancel: threading.Event | None = None,
 ) -> GenerationResult:
     """Generate after ``prompt_ids``; ``on_text`` receives each newly final piece of text;
-    setting ``cancel`` stops between tokens."""
+    setting ``cancel`` stops between prefill chunks and between tokens. Logits that are not
+    finite (damaged weights) raise QL-E-MODEL-NAN."""
     params = params or GenerationParams()
     check_prompt(prompt_ids, model.n_ctx)
     started = time.perf_counter()
-    logits = prefill(model, prompt_ids, params.prefill_chunk)
+    logits = prefill(model, prompt_ids, params.prefill_chunk, cancel)
     prefilled = time.perf_counter()
     state = _DecodeState(history=list(prompt_ids))
-    decode_n_tokens(model, tokenizer, logits, state, params, on_text, cancel)
+    if logits is None:
+        state.reason = "cancelled"
+    else:
+        decode_n_tokens(model, tokenizer, logits, state, params, on_text, cancel)
     finished = time.perf_counter()
     timings = GenerationTimings(prefilled - started, finished - prefilled, len(prompt_ids), len(state.generated))
     return GenerationResult(

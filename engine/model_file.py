@@ -19,7 +19,7 @@ import gguf
 from engine import model_file_errors as errs
 from engine.diagnostics import DiagnosticError
 from engine.file_types import file_type_name, guess_file_type
-from engine.model_file_header import ArrayRef, RawHeader, RawTensor, decode_array, read_header
+from engine.model_file_header import TYPE_NAMES, ArrayRef, RawHeader, RawTensor, decode_array, read_header
 from engine.model_file_hparams import hparams_from_metadata
 from engine.model_info import CensusEntry, ModelInfo, TensorInfo
 from engine.quant.table import by_id, is_known_id
@@ -61,7 +61,7 @@ class _open_mapped:
         self.path, self.file, self.map = path, None, None
 
     def __enter__(self) -> tuple[Any, int]:
-        size = _regular_file_size(self.path)
+        size = regular_file_size(self.path)
         try:
             self.file = open(self.path, "rb")  # noqa: SIM115 - closed in __exit__
             if size == 0:
@@ -82,7 +82,8 @@ class _open_mapped:
             self.file.close()
 
 
-def _regular_file_size(path: str) -> int:
+def regular_file_size(path: str) -> int:
+    """The size of the regular, readable, non-empty file at ``path``; else the diagnostic inspect gives."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -189,13 +190,24 @@ def _file_type(values: dict[str, Any], tensors: tuple[TensorInfo, ...]) -> str:
     return name or guess_file_type((t.type_name, t.n_bytes) for t in tensors)
 
 
+def _architecture(path: str, header: RawHeader) -> str:
+    key, why = "general.architecture", "without it no one can tell which model family this is"
+    if key not in header.values:
+        raise errs.missing_key(path, key, why)
+    architecture = header.values[key]
+    if not isinstance(architecture, str):
+        kind = TYPE_NAMES.get(header.value_types[key], "?")
+        raise errs.corrupt(path, f"Metadata key {key!r} is stored as {kind}, not as a string naming the model family.", key=key)
+    if not architecture:
+        raise errs.corrupt(path, f"Metadata key {key!r} is empty; {why}.", key=key)
+    return architecture
+
+
 def _model_info(path: str, header: RawHeader) -> ModelInfo:
     values = header.values
     tensors = tuple(_tensor_info(path, header, raw) for raw in header.tensors)
     _check_overlaps(path, tensors)
-    architecture = values.get("general.architecture")
-    if not isinstance(architecture, str) or not architecture:
-        raise errs.missing_key(path, "general.architecture", "without it no one can tell which model family this is")
+    architecture = _architecture(path, header)
     tokenizer_model = values.get("tokenizer.ggml.model", "")
     add_bos_default = tokenizer_model == "llama"  # SentencePiece vocabularies add BOS unless told otherwise
     name = values.get("general.name")

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine import model_file_errors as errs
-from engine.model_file_header import ArrayRef
+from engine.model_file_header import STRING_TYPE, ArrayRef
 from engine.model_info import Hyperparams
 
 _NORMAL = ("llama", "llama4", "deci", "baichuan", "starcoder", "internlm2", "minicpm", "xverse", "command-r",
@@ -32,18 +32,34 @@ def rope_type_for(architecture: str) -> str:
     return ROPE_TYPES.get(architecture, "normal")
 
 
-def _number(values: dict[str, Any], key: str, default=None):
-    """A scalar, or the largest element of a short per-layer array; ``default`` when absent."""
-    value = values.get(key, default)
-    if isinstance(value, tuple):
-        return max(value) if value else default
-    if isinstance(value, ArrayRef | str):
+def _number(path: str, values: dict[str, Any], key: str, default=None):
+    """A scalar, or the largest element of a short per-layer array; ``default`` when absent
+    (or a long numeric per-layer array, not decoded here). A string, a boolean or an empty
+    array where a number belongs is damage: said plainly, never taken for "absent"."""
+    if key not in values:
         return default
+    value = values[key]
+    if isinstance(value, ArrayRef):
+        if value.elem_type == STRING_TYPE:
+            raise _not_a_number(path, key, f"an array of {value.length} strings")
+        return default
+    if isinstance(value, tuple):
+        if not value:
+            raise _not_a_number(path, key, "an empty array")
+        value = max(value)
+    if isinstance(value, str):
+        raise _not_a_number(path, key, f"the string {value[:40]!r}")  # (<= 40,) characters shown
+    if isinstance(value, bool):
+        raise _not_a_number(path, key, f"the boolean {value}")
     return value
 
 
+def _not_a_number(path: str, key: str, what: str):
+    return errs.corrupt(path, f"Metadata key {key!r} is {what}; it must be a number.", key=key)
+
+
 def _positive_int(path: str, values: dict[str, Any], key: str, default: int | None) -> int | None:
-    value = _number(values, key, default)
+    value = _number(path, values, key, default)
     if value is None:
         return None
     if isinstance(value, float) and not value.is_integer() or int(value) < 0 or isinstance(value, bool):
@@ -57,7 +73,7 @@ def hparams_from_metadata(path: str, architecture: str, values: dict[str, Any], 
     """Hyperparameters of ``architecture``; None for an unknown architecture lacking its keys."""
     prefix = f"{architecture}."
     known = architecture in ROPE_TYPES
-    missing = [key for key in REQUIRED_KEYS if _number(values, prefix + key) is None]
+    missing = [key for key in REQUIRED_KEYS if _number(path, values, prefix + key) is None]
     if missing:
         if known:
             why = f"every {architecture} model needs it to be loaded (its layer count, width and head count)"
@@ -81,27 +97,27 @@ def hparams_from_metadata(path: str, architecture: str, values: dict[str, Any], 
         n_ff=_positive_int(path, values, prefix + "feed_forward_length", 0),
         n_ctx_train=_positive_int(path, values, prefix + "context_length", DEFAULT_CONTEXT),
         vocab_size=vocab_size,
-        norm_eps=_norm_eps(values, prefix),
-        rope_base=float(_number(values, prefix + "rope.freq_base", 10000.0)),
-        rope_scale=_linear_rope_scale(values, prefix),
+        norm_eps=_norm_eps(path, values, prefix),
+        rope_base=float(_number(path, values, prefix + "rope.freq_base", 10000.0)),
+        rope_scale=_linear_rope_scale(path, values, prefix),
         rope_type=rope_type_for(architecture),
         rope_dim=_positive_int(path, values, prefix + "rope.dimension_count", 0),
     )
 
 
-def _norm_eps(values: dict[str, Any], prefix: str) -> float:
-    eps = _number(values, prefix + "attention.layer_norm_rms_epsilon")
+def _norm_eps(path: str, values: dict[str, Any], prefix: str) -> float:
+    eps = _number(path, values, prefix + "attention.layer_norm_rms_epsilon")
     if eps is None:
-        eps = _number(values, prefix + "attention.layer_norm_epsilon", 1e-5)
+        eps = _number(path, values, prefix + "attention.layer_norm_epsilon", 1e-5)
     return float(eps)
 
 
-def _linear_rope_scale(values: dict[str, Any], prefix: str) -> float:
+def _linear_rope_scale(path: str, values: dict[str, Any], prefix: str) -> float:
     """The linear RoPE scaling factor; 1.0 for none or for other scaling kinds (yarn stays in metadata)."""
     kind = values.get(prefix + "rope.scaling.type", "linear" if prefix + "rope.scaling.factor" in values else "none")
-    factor = _number(values, prefix + "rope.scaling.factor")
+    factor = _number(path, values, prefix + "rope.scaling.factor")
     if factor is None:
-        factor = _number(values, prefix + "rope.scale_linear")  # older files
+        factor = _number(path, values, prefix + "rope.scale_linear")  # older files
     if kind != "linear" or factor is None or float(factor) <= 0:
         return 1.0
     return float(factor)

@@ -7,6 +7,7 @@ import sys
 
 from engine.chat_template import render_chat
 from engine.commands.model_args import add_model_arguments, open_model
+from engine.diagnostics import DiagnosticError
 from engine.generate import GenerationParams, generate
 from engine.sampling import SamplerParams
 from engine.settings import SamplerDefaults
@@ -64,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
         )
         if not args.chat:
             _print_text(args.prompt)
-        result = generate(opened.model, opened.tokenizer, ids, params, on_text=_print_text)
+        try:
+            result = generate(opened.model, opened.tokenizer, ids, params, on_text=_print_text)
+        except DiagnosticError:
+            _print_text("\n")  # the error message starts on a line of its own
+            raise
     _print_text("\n")
     t = result.timings
     print(

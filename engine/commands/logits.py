@@ -15,6 +15,7 @@ import numpy as np
 
 from engine.commands.model_args import add_model_arguments, open_model
 from engine.diagnostics import DiagnosticError, error
+from engine.generate import checked_forward
 
 
 def add_parser(subparsers) -> None:
@@ -50,12 +51,13 @@ def check_token_range(ids: Sequence[int], n_vocab: int) -> None:
 
 
 def all_position_logits(model: Any, ids: Sequence[int], chunk: int = 512) -> np.ndarray:
-    """(len(ids), n_vocab) float32 logits, the prompt run from position 0 in chunks."""
+    """(len(ids), n_vocab) float32 logits, the prompt run from position 0 in chunks; QL-E-MODEL-NAN
+    when one is not finite (damaged weights)."""
     model.reset()
     rows = []
     for start in range(0, len(ids), max(1, chunk)):
         part = list(ids[start : start + chunk])  # (chunk,) tokens at positions start..
-        rows.append(np.asarray(model.forward(part, start, all_logits=True), dtype=np.float32))
+        rows.append(checked_forward(model, part, start, all_logits=True).astype(np.float32, copy=False))
     return np.concatenate(rows, axis=0)  # (n_tokens, n_vocab)
 
 

@@ -52,10 +52,25 @@ def read_profile(source: str) -> Profile:
     try:
         text = sys.stdin.read() if source == STDIN_PROFILE else Path(source).read_text(encoding="utf-8")
         data = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." thousands deep
         raise DiagnosticError(error("QL-E-PROFILE-CORRUPT", "The profile cannot be read",
-                                    f"{label}: {exc}", path=label)) from None
+                                    f"{label}: {_unreadable_why(exc)}.", path=label, error=repr(exc)[:300])) from None
     return profile_from_document(data, Path(label), None)
+
+
+def _unreadable_why(exc: BaseException) -> str:
+    """Plain words for why a profile could not be read or parsed as JSON."""
+    if isinstance(exc, RecursionError):
+        return "it is not valid JSON (it is nested too deeply)"
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"it is not valid JSON ({exc})"
+    if isinstance(exc, ValueError) and "digits" in str(exc):
+        return "it is not valid JSON (a number in it has too many digits)"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)  # e.g. a NUL character in the path
 
 
 def _launch_overrides(args: argparse.Namespace, profile: Profile) -> dict:

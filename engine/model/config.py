@@ -6,6 +6,7 @@ architecture that shares the llama graph = one row in :data:`ARCH_PRESETS`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -106,6 +107,10 @@ def preset_for(info: ModelInfo) -> ArchPreset:
     return preset
 
 
+def _positive_finite(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
 def config_for(info: ModelInfo) -> LlamaConfig:
     """The runtime config from GGUF metadata; raises DiagnosticError before any weight is read."""
     preset = preset_for(info)
@@ -113,11 +118,20 @@ def config_for(info: ModelInfo) -> LlamaConfig:
     if hp is None:
         raise _bad_model(info, f"the '{info.architecture}' hyperparameters are missing")
     rope_dim = hp.rope_dim or hp.head_dim
+    arch = info.architecture
     checks = (
-        (hp.n_layers > 0 and hp.n_embd > 0 and hp.n_ff > 0 and hp.vocab_size > 0, "a size is zero"),
-        (hp.n_head > 0 and hp.n_head_kv > 0 and hp.n_head % hp.n_head_kv == 0, "head counts do not divide"),
-        (hp.head_dim > 0 and rope_dim % 2 == 0 and rope_dim <= hp.head_dim, "bad head or rope dimension"),
-        (hp.rope_scale > 0 and hp.rope_base > 0, "bad rope base or scale"),
+        (hp.n_layers > 0 and hp.n_embd > 0 and hp.n_ff > 0 and hp.vocab_size > 0,
+         f"a size is zero or missing: {hp.n_layers} layers, width {hp.n_embd}, feed-forward width {hp.n_ff} "
+         f"({arch}.feed_forward_length), vocabulary {hp.vocab_size}"),
+        (hp.n_head > 0 and hp.n_head_kv > 0 and hp.n_head % hp.n_head_kv == 0,
+         f"{hp.n_head} attention heads cannot be shared by {hp.n_head_kv} key/value heads"),
+        (hp.head_dim > 0 and rope_dim % 2 == 0 and rope_dim <= hp.head_dim,
+         f"the head dimension is {hp.head_dim} and the RoPE dimension {rope_dim}; the head dimension must be "
+         "positive and the RoPE dimension even and no larger"),
+        (_positive_finite(hp.rope_base) and _positive_finite(hp.rope_scale),
+         f"the RoPE base {hp.rope_base} or scale {hp.rope_scale} is not a positive finite number"),
+        (math.isfinite(hp.norm_eps) and hp.norm_eps >= 0,
+         f"the normalization epsilon {hp.norm_eps} is not a finite number >= 0"),
     )
     for ok, why in checks:
         if not ok:

@@ -113,3 +113,34 @@ def hostile_files(tmp: Path) -> dict[str, tuple[Path, str, str]]:
     cases["directory"] = (folder, "QL-E-FILE-UNREADABLE", "folder")
     cases["missing_path"] = (tmp / "does_not_exist.gguf", "QL-E-FILE-NOT-FOUND", "does_not_exist.gguf")
     return cases
+
+
+def rewrite_gguf(src: Path, dst: Path, changes: dict[str, tuple | None]) -> Path:
+    """A copy of ``src`` (read with gguf.GGUFReader) whose metadata has ``changes`` applied:
+    key -> (value, GGUFValueType[, element type]) written as given (any type, even a wrong
+    one), or None to drop the key. Tensor descriptions and data are copied byte for byte."""
+    reader = gguf.GGUFReader(str(src))
+    writer = gguf.GGUFWriter(str(dst), "llama")
+    writer.kv_data[0].clear()  # the architecture it adds comes back from the source below
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key in changes:
+            continue
+        value_type = gguf.GGUFValueType(field.types[0])
+        sub_type = gguf.GGUFValueType(field.types[-1]) if value_type == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, field.contents(), value_type, sub_type=sub_type)
+    for key, change in changes.items():
+        if change is not None:
+            writer.add_key_value(key, *change)
+    raw = src.read_bytes()
+    for tensor in reader.tensors:
+        n_rows = int(np.prod(tensor.shape[1:]))  # GGUF dims [ne0, ne1, ...]: rows = product past ne0
+        byte_shape = (*reversed([int(d) for d in tensor.shape[1:]]), int(tensor.n_bytes) // n_rows)  # NumPy order, bytes last
+        writer.add_tensor_info(tensor.name, byte_shape, np.dtype(np.uint8), int(tensor.n_bytes), raw_dtype=tensor.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    for tensor in reader.tensors:
+        start = int(tensor.data_offset)
+        writer.write_tensor_data(np.frombuffer(raw[start : start + int(tensor.n_bytes)], dtype=np.uint8))  # (n_bytes,) raw blocks
+    writer.close()
+    return dst
