@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from engine import __version__
 from engine.server import health, kobold, openai_api
+from engine.server.auth import ApiKeyGate
 from engine.server.errors import install_error_handlers
 from engine.server.state import EngineState
 
@@ -32,4 +33,5 @@ def create_app(state: EngineState) -> FastAPI:
     app.include_router(kobold.router)
     app.include_router(openai_api.router)
     app.add_middleware(JsonBodies)
+    app.add_middleware(ApiKeyGate, state=state)  # added last: runs first
     return app

@@ -1,7 +1,10 @@
 """Optional API key: every route but /health requires it when the profile sets one.
 
 Accepted: ``Authorization: Bearer KEY`` (OpenAI clients, KoboldCpp's --password),
-``X-API-Key: KEY`` and ``apikey: KEY`` (KoboldAI / Horde-style clients)."""
+``X-API-Key: KEY`` and ``apikey: KEY`` (KoboldAI / Horde-style clients).
+
+Checked by an ASGI middleware, before the route reads the body: a client without the key
+gets 401 whatever it sends (not a 422 about its body, and no body parsed for it)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ import hmac
 
 from fastapi import Request
 
-from engine.server.errors import ApiError
+from engine.server.errors import ApiError, error_response
+from engine.server.state import EngineState
+
+OPEN_PATHS = frozenset({"/health"})
 
 
 def presented_key(request: Request) -> str:
@@ -20,9 +26,18 @@ def presented_key(request: Request) -> str:
     return request.headers.get("x-api-key") or request.headers.get("apikey") or ""
 
 
-async def require_api_key(request: Request) -> None:
-    expected = request.app.state.engine.config.api_key
-    if not expected:
-        return
-    if not hmac.compare_digest(presented_key(request).encode(), expected.encode()):
-        raise ApiError(401, "A valid API key is required (Authorization: Bearer KEY).", "authentication_error")
+class ApiKeyGate:
+    """ASGI middleware: 401 for an HTTP request without the key (when one is set)."""
+
+    def __init__(self, app, state: EngineState):
+        self.app, self.state = app, state
+
+    async def __call__(self, scope, receive, send):
+        expected = self.state.config.api_key
+        if scope["type"] == "http" and expected and scope.get("path") not in OPEN_PATHS:
+            request = Request(scope)
+            if not hmac.compare_digest(presented_key(request).encode(), expected.encode()):
+                error = ApiError(401, "A valid API key is required (Authorization: Bearer KEY).", "authentication_error")
+                await error_response(request, error)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

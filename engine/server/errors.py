@@ -34,18 +34,40 @@ def error_response(request: Request, error: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 
-def _field_path(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p != "body"]
-    return ".".join(parts) or "body"
+def _field_parts(loc) -> list[str]:
+    """The field names and indices of an error's location; pydantic also puts a union member's
+    label there ("list[ContentPart]", "function-after[...]"), which is not a field: dropped."""
+    return [str(p) for p in loc if p != "body" and (isinstance(p, int) or str(p).isidentifier())]
 
 
 def validation_message(exc: RequestValidationError) -> tuple[str, str]:
-    """(field, "field: what is wrong") for the first problem of an invalid body."""
-    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
-    where = _field_path(tuple(first.get("loc", ("body",))))
-    if first.get("type") == "json_invalid":
+    """(field, "field: what is wrong") for the first problem of an invalid body. A union field
+    (a string or a list) fails once per member: the member that got furthest names the problem
+    (``stop: ["a", 5]`` -> "stop.1: ...", not "stop.str: ...")."""
+    errors = exc.errors() or [{"loc": ("body",), "msg": "invalid request"}]
+    if errors[0].get("type") == "json_invalid":
         return "body", "body: the request body is not valid JSON"
-    return where, f"{where}: {first.get('msg', 'invalid value')}"
+    field = _field_parts(errors[0].get("loc", ()))[:1]
+    same_field = [e for e in errors if _field_parts(e.get("loc", ()))[:1] == field]
+    chosen = max(same_field, key=lambda e: len(_field_parts(e.get("loc", ()))))  # first of the deepest
+    where = ".".join(_field_parts(chosen.get("loc", ()))) or "body"
+    return where, f"{where}: {chosen.get('msg', 'invalid value')}"
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> ApiError | None:
+    """FastAPI answers a body that json.loads refuses with something other than a JSONDecodeError
+    (bytes that are not UTF-8, nesting too deep, a number of thousands of digits) with a bare 400
+    "There was an error parsing the body": the same answer as any other body that is not JSON."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, ValueError | RecursionError):
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        why = "it is not UTF-8 text"
+    elif isinstance(cause, RecursionError):
+        why = "it is nested too deeply"
+    else:
+        why = "a number in it has too many digits" if "digits" in str(cause) else "it cannot be parsed"
+    return ApiError(422, f"body: the request body is not valid JSON ({why})", param="body")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -65,6 +87,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if (unreadable := _unreadable_body(exc)) is not None:
+            return error_response(request, unreadable)
         kind = "not_found" if exc.status_code == 404 else "invalid_request_error"
         return error_response(request, ApiError(exc.status_code, str(exc.detail), kind))
 

