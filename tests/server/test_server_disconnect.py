@@ -11,12 +11,11 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from engine.generate import generate
 from tests.server.conftest import serving
 from tests.server.reference import kobold_body, reference
+from tests.server.slowed import slowed_generate
 
 LONG = 240  # tokens the first request asks for (ban_eos: it would really make them all)
-PIECE_DELAY_S = 0.02  # per generated piece: the long generation takes > LONG * 20 ms uncancelled
 OPENAI_SAMPLER = {"temperature": 0.9, "top_p": 0.95, "top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0,
                   "ignore_eos": True}
 
@@ -26,19 +25,6 @@ ROUTES = {
     "/v1/chat/completions": lambda n: {"messages": [{"role": "user", "content": "Tell me everything"}],
                                        "max_tokens": n, "seed": 3, **OPENAI_SAMPLER},
 }
-
-
-def slowed_generate(results: list):
-    """engine.generate with a pause after each piece; each result is recorded."""
-    def run(model, tokenizer, ids, params, on_text=None, cancel=None):
-        def slow_text(piece):
-            if on_text is not None:
-                on_text(piece)
-            time.sleep(PIECE_DELAY_S)
-        result = generate(model, tokenizer, ids, params, on_text=slow_text, cancel=cancel)
-        results.append(result)
-        return result
-    return run
 
 
 def _send_raw(url: str, path: str, body: dict) -> socket.socket:

@@ -12,6 +12,7 @@ import httpx
 
 from tests.server.conftest import serving
 from tests.server.reference import kobold_body
+from tests.server.slowed import slowed_generate
 
 REQUESTS = [("alpha beta", 1), ("gamma", 2), ("delta epsilon zeta", 3), ("alpha beta", 4), ("eta", 5), ("theta", 1)]
 
@@ -39,7 +40,8 @@ def _wait_for(predicate, timeout: float = 10.0) -> None:
 
 
 def test_full_queue_answers_429(tiny_parts):
-    with serving(tiny_parts, max_waiting=1) as running:
+    # slowed: the first generation is surely still running when the third request comes
+    with serving(tiny_parts, max_waiting=1, generate_fn=slowed_generate([])) as running:
         url = running.url
         long_body = kobold_body("long", seed=1, max_length=240, ban_eos_token=True)
         with httpx.stream("POST", f"{url}/api/extra/generate/stream", json=long_body, timeout=30) as first:
