@@ -1,4 +1,5 @@
-"""Shown when the engine dies: the classified cause and the last log lines."""
+"""Shown when the engine dies (the classified cause and the last log lines) or a profile
+file is damaged (its diagnostic only)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ class CrashPanel(QGroupBox):
         self._layout.addLayout(row)
         self.hide()
 
-    def show_crash(self, diagnostic: Diagnostic) -> None:
+    def show_crash(self, diagnostic: Diagnostic, engine_log: bool = True) -> None:
+        """The diagnostic's card, and below it the engine's last stderr lines unless the problem
+        is not the engine's (``engine_log`` False: a profile file)."""
         if self.card is not None:
             self._layout.removeWidget(self.card)
             self.card.deleteLater()
@@ -42,4 +45,5 @@ class CrashPanel(QGroupBox):
         self._layout.insertWidget(0, self.card)
         lines = diagnostic.technical.get("stderr_tail", [])[-TAIL_SHOWN:]
         self.tail.setPlainText("\n".join(lines) or "(the engine printed nothing on stderr)")
+        self.tail.setVisible(engine_log)
         self.show()

@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
     def report_profile_problem(self, diagnostic: Diagnostic) -> None:
         """Profile trouble shows in the crash/problem panel with its path; the file is kept."""
         self.crash_panel.setTitle("Profile problem")
-        self.crash_panel.show_crash(diagnostic)
+        self.crash_panel.show_crash(diagnostic, engine_log=False)  # no engine ran: no stderr to show
         self.log_view.add_line("error", diagnostic.one_line())
 
     # --- engine events ----------------------------------------------------------------

@@ -58,6 +58,7 @@ def test_corrupt_profile_is_reported_with_its_path_and_kept(make_window, iq_mode
     window = make_window("p100", iq_model, store=store)
     window.profile_actions.load("broken")
     assert window.crash_panel.isVisible()
+    assert window.crash_panel.tail.isHidden()  # no engine ran: no "(the engine printed nothing)" box
     assert str(broken) in window.crash_panel.card.diagnostic.detail or \
         window.crash_panel.card.diagnostic.technical.get("path") == str(broken)
     window.state.set_profile(window.state.profile.__class__(name="broken"))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.diagnostics import error
+
 pytestmark = pytest.mark.qt
 FAKE = str(Path(__file__).with_name("fake_engine.py"))
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -17,11 +19,14 @@ def test_early_assert_crash_shows_a_classified_diagnostic(make_window, iq_model,
     monkeypatch.setenv("PYTHONPATH", ROOT)
     window = make_window("p100", iq_model)
     window.engine_command = lambda rig: [sys.executable, FAKE, "assert"]
+    window.report_profile_problem(error("QL-E-PROFILE-CORRUPT", "Profile 'x' is damaged", "x.json is not JSON."))
+    assert window.crash_panel.tail.isHidden()  # a profile problem: no engine log
     with qtbot.waitSignal(window.engine.crashed, timeout=15000):
         window.run_panel.launch_button.click()
     assert window.crash_panel.isVisible()
     assert window.crash_panel.card.diagnostic.code == "QL-E-ENGINE-ASSERT"
     assert "GGML_ASSERT" in window.crash_panel.tail.toPlainText()
+    assert not window.crash_panel.tail.isHidden()
     assert "GGML_ASSERT" in window.log_view.raw_stderr.toPlainText()
     assert window.run_panel.launch_button.isEnabled()
     assert not window.engine.is_running()
