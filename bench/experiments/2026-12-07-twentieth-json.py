@@ -8,7 +8,10 @@ LOG-TREE-R.txt (st-t2-1.txt: log st, tree t2, round 1), with ``call``, ``log``, 
 and a summary per (log, type, path, shape, columns): each tree's best microseconds and its ratio
 to the log's first tree (printed; --md writes it as markdown to stdout).
 
-    python bench/experiments/2026-12-07-twentieth-json.py [--md]
+    python bench/experiments/2026-12-07-twentieth-json.py [--md] [RAW_DIR OUT_JSON]
+
+(RAW_DIR and OUT_JSON: another session's calls laid out the same way, e.g. those of
+2026-12-07-twentieth-dmmv-stages-call.sh.)
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ CALL = re.compile(r"^call(\d+)$")
 ONE_RUN = re.compile(r"^(?P<log>[a-z0-9]+)-(?P<tree>[a-z0-9]+)-(?P<round>\d+)$")  # st-t2-1: log, tree, round
 
 
-def records() -> list[dict]:
+def records(raw: Path = RAW) -> list[dict]:
     found = []
-    for call_dir in sorted((p for p in RAW.iterdir() if CALL.match(p.name)), key=lambda p: int(CALL.match(p.name)[1])):
+    for call_dir in sorted((p for p in raw.iterdir() if CALL.match(p.name)), key=lambda p: int(CALL.match(p.name)[1])):
         call = int(CALL.match(call_dir.name)[1])
         for path in sorted(call_dir.glob("*.txt")):
             runs = ([(m.groupdict(), lines) for m, lines in log_sections(path, SECTION)] if path.stem.endswith("-ab")
@@ -77,12 +80,14 @@ def markdown(rows: list[tuple]) -> str:
 
 
 def main() -> int:
-    if not RAW.is_dir():
-        print(f"no raw files at {RAW}: copy the device calls' files there first")
+    paths = [Path(a) for a in sys.argv[1:] if a != "--md"]
+    raw, out = (paths[0], paths[1]) if len(paths) == 2 else (RAW, OUT)
+    if not raw.is_dir():
+        print(f"no raw files at {raw}: copy the device calls' files there first")
         return 1
-    recs = records()
-    OUT.write_text(json.dumps(recs, indent=1) + "\n")
-    print(markdown(summary(recs)) if "--md" in sys.argv else f"wrote {OUT} ({len(recs)} records)")
+    recs = records(raw)
+    out.write_text(json.dumps(recs, indent=1) + "\n")
+    print(markdown(summary(recs)) if "--md" in sys.argv else f"wrote {out} ({len(recs)} records)")
     return 0
 
 
