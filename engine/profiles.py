@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostic, DiagnosticError, Remedy, error
+from engine.json_text import parse_json_bytes
 from engine.kcpps import KcppsFormatError, looks_like_kcpps, profile_from_kcpps
 from engine.profile_codec import SCHEMA_VERSION, FieldError, profile_from_dict, profile_to_dict
 from engine.settings import Profile
@@ -85,11 +86,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _parse_json(raw: bytes) -> Any:
-    """JSON from a file's bytes; ValueError (not UTF-8, bad JSON, a number too long) or RecursionError."""
-    return json.loads(raw.decode("utf-8-sig"))  # -sig: a byte-order mark from a Windows editor is fine
-
-
 def _read_json(path: Path, what: str) -> Any:
     try:
         raw = path.read_bytes()
@@ -100,7 +96,7 @@ def _read_json(path: Path, what: str) -> Any:
         raise _fail("QL-E-PROFILE-IO", f"{what} cannot be read", f"Reading {path} failed: {exc}.",
                     path=str(path)) from None
     try:
-        return _parse_json(raw)
+        return parse_json_bytes(raw)
     except (ValueError, RecursionError) as exc:
         raise _fail("QL-E-PROFILE-CORRUPT", f"{what} is damaged",
                     f"{path} is not valid JSON ({exc}). The file is kept as it is; saving under this name "
@@ -253,7 +249,7 @@ class ProfileStore:
         """The last-used profile name, or None (also when settings.json is unreadable or the
         name in it is not a valid profile name)."""
         try:
-            data = _parse_json(self.settings_path.read_bytes())
+            data = parse_json_bytes(self.settings_path.read_bytes())
         except (OSError, ValueError, RecursionError):
             return None
         name = data.get("last_profile") if isinstance(data, dict) else None
@@ -267,7 +263,7 @@ class ProfileStore:
         moved aside first; one written by a newer QuantLaunch is left unchanged (ProfileError)."""
         name = None if name is None else check_name(name)
         try:
-            data = _parse_json(self.settings_path.read_bytes())
+            data = parse_json_bytes(self.settings_path.read_bytes())
         except FileNotFoundError:
             data = {}
         except (OSError, ValueError, RecursionError):

@@ -14,15 +14,8 @@
 # Logs: $OUT/precompile.txt, gpu-tests.txt, dmmv-stages-ab.txt (sections "== TREE round R": parse
 # with 2026-12-07-twentieth-json.py RAW_DIR OUT_JSON). Run: the device tool, carry [".whl"];
 # LIMIT (default 400 s).
-set -u
-s=$(date +%s); export OUT
-t() { echo "== $1 at $(( $(date +%s)-s )) s"; }
-left() { echo $(( $1 - ($(date +%s) - s) )); }
+. "$(dirname "$0")/device-call-preamble.sh"  # t, left, summ, the wheels, A (no .devrun/base needed)
 L=${LIMIT:-400}
-[ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
-export PYTHONUNBUFFERED=1 CUDA_DEVICE_ORDER=PCI_BUS_ID
-nvidia-smi --query-gpu=name,clocks.max.sm,driver_version --format=csv,noheader
-A=$PWD
 TYPES=IQ1_S,IQ1_M,IQ2_XXS,IQ2_XS,IQ2_S,IQ3_XXS,Q2_K,TQ1_0,TQ2_0
 for st in 3 4; do python3 bench/experiments/2026-12-07-twentieth-dmmv-stages-tree.py /tmp/e$st $st || exit 1; done
 tree_dir() { case $1 in base) echo $A;; *) echo /tmp/$1;; esac; }
@@ -42,10 +35,7 @@ for r in 1 2; do
     (cd $dir && PYTHONPATH=/tmp/site:$dir timeout $(left $L) python3 bench/matvec.py --types $TYPES \
       --shapes 65536x4096,14336x4096,4096x14336 --ncols 1 --paths dmmv --out /tmp/mv-$tree-$r) > /tmp/mv.txt 2>&1
     t "dmmv $tree round $r rc=$?"; { echo "== $tree round $r"; cat /tmp/mv.txt; } >> $OUT/dmmv-stages-ab.txt
-    grep -h '^{' /tmp/mv.txt | python3 -c "
-import sys, json
-for l in sys.stdin:
-    r = json.loads(l); print('$tree-$r', r['type'], r['rows'], r['cols'], r['us'], r['pct_of_copy'], r['correct'])"
+    summ $tree-$r /tmp/mv.txt
   done
 done
 t done

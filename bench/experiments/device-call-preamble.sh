@@ -2,7 +2,7 @@
 # with .whl/ and the git-ignored scratch folder .devrun/ carried): timing helpers t (log a step) and
 # left N (seconds left of a budget of N), summ TAG FILE (a line per bench/matvec.py JSON record in
 # FILE), the carried wheels installed into /tmp/site, the card's clocks, and the base tree
-# (.devrun/base, HEAD before the change) copied to /tmp/base; A = the new tree; full_table_and_tests;
+# (.devrun/base, HEAD before the change, where carried) copied to /tmp/base; A = the new tree; full_table_and_tests;
 # stage_tree (a copy with other MMVQ_SMEM_STAGES).
 # .whl/ (git-ignored) holds the wheels the device's Python 3.12 lacks; on a fresh checkout:
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
@@ -14,7 +14,7 @@ left() { echo $(( $1 - ($(date +%s) - s) )); }
 [ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONUNBUFFERED=1 CUDA_DEVICE_ORDER=PCI_BUS_ID
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,driver_version --format=csv,noheader
-rm -rf /tmp/base; mkdir -p /tmp/base; cp -r .devrun/base/engine .devrun/base/bench /tmp/base/
+[ -d .devrun/base ] && { rm -rf /tmp/base; mkdir -p /tmp/base; cp -r .devrun/base/engine .devrun/base/bench /tmp/base/; }
 A=$PWD
 summ() { grep -h '^{' "$2" | python3 -c "
 import sys, json

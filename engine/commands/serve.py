@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.devices.rigs import RIG_ENV_VAR
 from engine.diagnostics import DiagnosticError, error
+from engine.json_text import why_not_json
 from engine.settings import KERNEL_CHOICES, Profile
 
 STDIN_PROFILE = "-"
@@ -60,17 +61,12 @@ def read_profile(source: str) -> Profile:
 
 def _unreadable_why(exc: BaseException) -> str:
     """Plain words for why a profile could not be read or parsed as JSON."""
-    if isinstance(exc, RecursionError):
-        return "it is not valid JSON (it is nested too deeply)"
-    if isinstance(exc, UnicodeDecodeError):
-        return "it is not UTF-8 text"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"it is not valid JSON ({exc})"
-    if isinstance(exc, ValueError) and "digits" in str(exc):
-        return "it is not valid JSON (a number in it has too many digits)"
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
-    return str(exc)  # e.g. a NUL character in the path
+    if not isinstance(exc, ValueError | RecursionError):
+        return str(exc)
+    why = why_not_json(exc)
+    return why if isinstance(exc, UnicodeDecodeError) else f"it is not valid JSON ({why})"
 
 
 def _launch_overrides(args: argparse.Namespace, profile: Profile) -> dict:

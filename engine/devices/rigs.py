@@ -16,7 +16,6 @@ naming the file and the field, never an exception from deep inside.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from typing import Any
 
 from engine.devices.inventory import MIB, Device, Inventory, InventorySource, nvml_inventory
 from engine.diagnostics import DiagnosticError, Remedy, error
+from engine.json_text import parse_json_bytes
 
 RIG_ENV_VAR = "QUANTLAUNCH_RIG"
 
@@ -160,7 +160,7 @@ def load_rig(name_or_path: str) -> Inventory:
         raise _rig_error("Simulated rig file cannot be read", f"Reading the rig file {path} failed ({exc}).",
                          path=str(path)) from None
     try:
-        return inventory_from_rig_json(json.loads(raw.decode("utf-8-sig")), path.stem)
+        return inventory_from_rig_json(parse_json_bytes(raw), path.stem)
     except RigFormatError as exc:
         raise _rig_error("Simulated rig file is not valid", f"In the rig file {path}, {exc}.", path=str(path)) from None
     except (ValueError, RecursionError) as exc:  # not UTF-8, JSONDecodeError, too many digits, too deep

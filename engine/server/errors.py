@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.diagnostics import DiagnosticError
+from engine.json_text import why_not_json
 
 LOG = logging.getLogger("quantlaunch.server")
 
@@ -61,13 +62,7 @@ def _unreadable_body(exc: StarletteHTTPException) -> ApiError | None:
     cause = exc.__cause__
     if exc.status_code != 400 or not isinstance(cause, ValueError | RecursionError):
         return None
-    if isinstance(cause, UnicodeDecodeError):
-        why = "it is not UTF-8 text"
-    elif isinstance(cause, RecursionError):
-        why = "it is nested too deeply"
-    else:
-        why = "a number in it has too many digits" if "digits" in str(cause) else "it cannot be parsed"
-    return ApiError(422, f"body: the request body is not valid JSON ({why})", param="body")
+    return ApiError(422, f"body: the request body is not valid JSON ({why_not_json(cause)})", param="body")
 
 
 def install_error_handlers(app: FastAPI) -> None:
