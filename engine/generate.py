@@ -8,7 +8,8 @@ one ``next_token_greedy(token, pos) -> int`` per token (the argmax on the GPU of
 Text is streamed through ``on_text`` as it becomes final: never a broken UTF-8 character,
 never a stop string (a possible partial match is held back until it is decided).
 Logits that reach the host are checked to be finite (QL-E-MODEL-NAN on damaged weights); the
-model's own greedy tokens come without logits, so there only the prefill's logits are checked.
+model's own greedy tokens come without logits, and NOT_FINITE_TOKEN among them (the argmax found
+a NaN or an infinity, engine/sampling.py greedy_token) is the same error.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from engine.diagnostics import DiagnosticError, Remedy, error
-from engine.sampling import SamplerParams, make_rng, sample
+from engine.sampling import NOT_FINITE_TOKEN, SamplerParams, make_rng, sample
 
 STOP_REASONS = ("eos", "stop", "length", "cancelled", "context")
 
@@ -130,18 +131,23 @@ def check_logits(model: Any, logits: np.ndarray) -> np.ndarray:
     """``logits`` (host array, any shape) if every value is finite, else QL-E-MODEL-NAN: NaN or
     infinity comes from damaged weights (a NaN norm weight, a block scale of all-0xFF bytes)."""
     if not np.isfinite(logits).all():
-        where = model_file_label(model)
-        raise DiagnosticError(
-            error(
-                "QL-E-MODEL-NAN",
-                "The model computed invalid numbers",
-                f"The model computed invalid numbers (NaN or infinity); its weights are probably damaged. "
-                f"Model file: {where}. Download the file again or choose another model file.",
-                Remedy("choose_other_file", "Choose another model file"),
-                path=where,
-            )
-        )
+        raise model_nan_error(model)
     return logits
+
+
+def model_nan_error(model: Any) -> DiagnosticError:
+    """QL-E-MODEL-NAN: the model's logits were not finite (NaN or infinity)."""
+    where = model_file_label(model)
+    return DiagnosticError(
+        error(
+            "QL-E-MODEL-NAN",
+            "The model computed invalid numbers",
+            f"The model computed invalid numbers (NaN or infinity); its weights are probably damaged. "
+            f"Model file: {where}. Download the file again or choose another model file.",
+            Remedy("choose_other_file", "Choose another model file"),
+            path=where,
+        )
+    )
 
 
 def checked_forward(model: Any, tokens: Sequence[int], start_pos: int, *, all_logits: bool = False) -> np.ndarray:
@@ -188,7 +194,7 @@ def _greedy_stream(model: Any, token: int, pos: int) -> Iterator[int]:
 
 def _step_by_step(model: Any, token: int, pos: int) -> Iterator[int]:
     while True:
-        token = model.next_token_greedy(token, pos)
+        token = model.next_token_greedy(token, pos)  # NOT_FINITE_TOKEN: the consumer stops there
         yield token
         pos += 1
 
@@ -251,6 +257,8 @@ def decode_n_tokens(
                 if greedy is None:
                     greedy = _greedy_stream(model, token, pos)
                 next_token = next(greedy)
+                if next_token == NOT_FINITE_TOKEN:
+                    raise model_nan_error(model)
             else:
                 logits = decode_one_token(model, token, pos)
             pos += 1

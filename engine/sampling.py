@@ -143,6 +143,18 @@ def sample(
     return int(rng.choice(probs.shape[0], p=probs))
 
 
+NOT_FINITE_TOKEN = -1  # greedy_token's answer for logits that are not finite (no token id is negative)
+
+
+def greedy_token(logits: np.ndarray) -> int:
+    """np.argmax of ``logits`` (n_vocab,), or NOT_FINITE_TOKEN where that winner is not a finite
+    number: a NaN or +inf anywhere, or every value -inf (damaged weights). The device argmax
+    (engine/backends/cuda_ops.cu, ql_argmax) follows the same rule, so a model's greedy tokens
+    say "not finite" the same way on every backend without the logits reaching the host."""
+    best = int(np.argmax(logits))
+    return best if np.isfinite(logits[best]) else NOT_FINITE_TOKEN
+
+
 def make_rng(seed: int | None) -> np.random.Generator:
     """A generator seeded with ``seed``; None or a negative seed: fresh entropy."""
     return np.random.default_rng(None if seed is None or seed < 0 else seed)

@@ -244,16 +244,20 @@ extern "C" __global__ void ql_swiglu(const float* __restrict__ gu, float* __rest
 }
 
 // Greedy sampling on the device: out[0] = the index np.argmax gives for x (n,): the first index of
-// the largest value, a NaN counting as larger than any number (the first NaN wins). One CTA of
-// blockDim threads (a multiple of 32, <= 1024); a decode step then copies 4 bytes, not the logits.
+// the largest value, a NaN counting as larger than any number (the first NaN wins); or
+// QL_NOT_FINITE where that winner is not a finite number (a NaN or +inf anywhere, or every value
+// -inf: damaged weights, which the host reports; engine/sampling.py greedy_token is the same rule).
+// One CTA of blockDim threads (a multiple of 32, <= 1024); a decode step then copies 4 bytes, not
+// the logits.
+#define QL_NOT_FINITE (-1)
 __device__ __forceinline__ bool ql_argmax_better(float a, int ia, float b, int ib) {
     const bool a_nan = a != a, b_nan = b != b;
     if (a_nan || b_nan) return a_nan && (!b_nan || ia < ib);
     return a > b || (a == b && ia < ib);
 }
 
-// np.argmax of x (n,) over the CTA; the result is valid in thread 0.
-__device__ int ql_argmax_block(const float* __restrict__ x, int n) {
+// np.argmax of x (n,) over the CTA and its value (best); both are valid in thread 0.
+__device__ int ql_argmax_block(const float* __restrict__ x, int n, float& best) {
     __shared__ float best_v[32];
     __shared__ int best_i[32];
     float v = QL_NEG_INF;
@@ -285,26 +289,31 @@ __device__ int ql_argmax_block(const float* __restrict__ x, int n) {
             if (ql_argmax_better(ov, oi, v, i)) v = ov, i = oi;
         }
     }
+    best = v;
     return i;
 }
 
 extern "C" __global__ void ql_argmax(const float* __restrict__ x, int n, int* __restrict__ out) {
     ql_pdl_begin();
-    const int i = ql_argmax_block(x, n);
-    if (threadIdx.x == 0) out[0] = i;
+    float best;
+    const int i = ql_argmax_block(x, n, best);
+    if (threadIdx.x == 0) out[0] = isfinite(best) ? i : QL_NOT_FINITE;
 }
 
 // Chained greedy decoding: the step just computed the logits x (n,) of token step[0] at
 // position step[1]; its greedy token becomes the next step's input, step = [token, pos + 1],
 // so the next step (the same graph) can run without the host, and ring[pos % ring_size] =
-// token: page-locked host memory (mapped), which the host reads after the step's event.
+// token (QL_NOT_FINITE where the logits were not finite; the step buffer keeps the index, so a
+// step queued ahead still reads a valid id): page-locked host memory (mapped), which the host
+// reads after the step's event.
 extern "C" __global__ void ql_argmax_chain(const float* __restrict__ x, int n, int* __restrict__ step,
                                            int* __restrict__ ring, int ring_size) {
     ql_pdl_begin();
     const int pos = threadIdx.x == 0 ? step[1] : 0;  // loaded with the logits, not after the scan
-    const int i = ql_argmax_block(x, n);
+    float best;
+    const int i = ql_argmax_block(x, n, best);
     if (threadIdx.x == 0) {
-        ring[pos % ring_size] = i;
+        ring[pos % ring_size] = isfinite(best) ? i : QL_NOT_FINITE;
         step[0] = i;
         step[1] = pos + 1;
     }

@@ -14,6 +14,7 @@ from engine.model.config import ArchPreset, LlamaConfig
 from engine.model.forward import Segment
 from engine.model.weights import EmbeddingTable, WeightFile, expected_shapes
 from engine.model_info import ModelInfo
+from engine.sampling import NOT_FINITE_TOKEN, greedy_token
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -126,14 +127,15 @@ class LlamaModel:
         return logits if all_logits else logits[-1]
 
     def next_token_greedy(self, token: int, pos: int) -> int:
-        """Decode ``token`` at ``pos`` and return the greedy next token: np.argmax of the logits
-        ``forward([token], pos)`` gives (first index of the largest; a NaN counts as largest).
-        Where the output head is on a GPU the argmax runs there (inside the decode graph) and
-        4 bytes come back instead of the logits."""
+        """Decode ``token`` at ``pos`` and return the greedy next token: ``greedy_token`` of the
+        logits ``forward([token], pos)`` gives (np.argmax, or NOT_FINITE_TOKEN where they are not
+        finite). Where the output head is on a GPU the argmax runs there (inside the decode
+        graph) and 4 bytes come back instead of the logits."""
         ids = self._checked_ids([token], pos)
         last = self.segments[-1]
         if not hasattr(last.ops, "download_token"):
-            return int(np.argmax(self.forward([token], pos)))
+            with np.errstate(invalid="ignore", over="ignore"):
+                return greedy_token(self.forward([token], pos))
         out, ops = self._run(ids, pos, all_logits=False, argmax=True)
         return ops.download_token(out)
 
@@ -144,8 +146,8 @@ class LlamaModel:
         embedding and the head, each step takes its token from the step before on the device
         and one step is queued ahead of the one being read, so the GPU never waits for the host;
         a step queued past the consumer's last token only writes a cache row past the last
-        position (overwritten before it is ever read). Use the model for nothing else while
-        iterating."""
+        position (overwritten before it is ever read). NOT_FINITE_TOKEN (logits not finite:
+        damaged weights) ends the stream. Use the model for nothing else while iterating."""
         self._checked_ids([token], pos)
         segment = self.segments[0]
         if len(self.segments) != 1 or self._device_table is None or not hasattr(segment, "queue_chained_step"):
@@ -156,8 +158,9 @@ class LlamaModel:
         while True:
             ahead = segment.queue_chained_step(self._device_table) if pos + 1 < self.n_ctx else None
             done.synchronize()
-            yield segment.ops.chained_token(pos)
-            if ahead is None:
+            token = segment.ops.chained_token(pos)
+            yield token
+            if ahead is None or token == NOT_FINITE_TOKEN:
                 return
             done, pos = ahead, pos + 1
 
@@ -165,6 +168,8 @@ class LlamaModel:
         while pos < self.n_ctx:
             token = self.next_token_greedy(token, pos)
             yield token
+            if token == NOT_FINITE_TOKEN:
+                return
             pos += 1
 
     def _checked_ids(self, tokens: Sequence[int], start_pos: int) -> np.ndarray:
