@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CALL = "    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, accumulate, body);\n}"
+CALL = "    ql_rowgroups<T, NCOLS, R, SMEM_STAGES>(w, row_stride, rows, nchunks, out, accumulate, body);\n}"
 
 
 def reserving(stages: int) -> str:

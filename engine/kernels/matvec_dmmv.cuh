@@ -126,7 +126,9 @@ __device__ __forceinline__ void ql_dmmv_chunk_groups(const u8* tables, u8 (*tile
 // DMMV_X_IN_REGISTERS) where it measured faster; the 32 live floats cost occupancy elsewhere.
 // SPREAD: the groups of a tile dealt out across the CTA (ql_dmmv_spread_groups): always for
 // several columns, for one column where declared (sources.py: DMMV_SPREAD_1COL).
-template <class T, int NCOLS, int R, bool X_IN_REGS = false, bool SPREAD = (NCOLS > 1)>
+// SMEM_STAGES: tile stages the shared memory is sized for (ql_rowgroups; sources.py:
+// DMMV_SMEM_STAGES, one column only).
+template <class T, int NCOLS, int R, bool X_IN_REGS = false, bool SPREAD = (NCOLS > 1), int SMEM_STAGES = 2>
 __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_stride, int rows, int nchunks,
                                         const float4* __restrict__ x, float* __restrict__ out, int accumulate) {
     static_assert(!X_IN_REGS || NCOLS == 1, "x in registers: one column");
@@ -158,7 +160,7 @@ __device__ __forceinline__ void ql_dmmv(const u8* __restrict__ w, long long row_
             }
         }
     };
-    ql_rowgroups<T, NCOLS, R>(w, row_stride, rows, nchunks, out, accumulate, body);
+    ql_rowgroups<T, NCOLS, R, SMEM_STAGES>(w, row_stride, rows, nchunks, out, accumulate, body);
 }
 
 QL_DEV u16 ql_f32_to_f16(float f) {

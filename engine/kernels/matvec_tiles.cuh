@@ -187,7 +187,8 @@ __device__ __forceinline__ void ql_reduce_store(float (&acc)[NCOLS][R], float* _
 // accumulates one tile; after a row group's last tile the sums are reduced and stored.
 // An item is (row group, tile); the position is advanced by counting, not by dividing.
 // SMEM_STAGES >= 2: the tile array is sized for that many stages, two of them used; the rest only
-// lowers how many CTAs share an SM (a tuning knob: engine/kernels/sources.py, MMVQ_SMEM_STAGES).
+// lowers how many CTAs share an SM (a tuning knob: engine/kernels/sources.py, MMVQ_SMEM_STAGES and
+// DMMV_SMEM_STAGES).
 // Only on sm_90 and sm_10x (228 KB of shared memory per SM; measured on sm_90): SMs of 64-164 KB
 // (sm_5x-sm_89, and sm_12x's 100 KB) keep two stages, so a reservation cannot cut their CTAs per
 // SM to a few (Pascal: 2 instead of 5); so does sm_11x (not known here).

@@ -151,6 +151,16 @@ MMVQ_SMEM_STAGES = {
     "IQ2_XXS": 4, "IQ2_XS": 4, "IQ2_S": 4, "IQ1_S": 4, "IQ1_M": 4, "TQ1_0": 4, "TQ2_0": 4, "Q2_K": 4,
     "Q3_K": 3, "IQ3_XXS": 3, "IQ3_S": 3,
 }
+# The same for the one-column dmmv (ql_dmmv_<T>_n1 and ql_dmmvr_<T>_n1): 3 stages where they fit
+# the 48 KB (not Q6_K, IQ4_NL, IQ4_XS, MXFP4: 50-55 KB) and measured faster. On an H100, best of
+# two alternating runs, us at 65536x4096 / 14336x4096 / 4096x14336, 2 -> 3 stages
+# (bench/results/matvec-ab-NVIDIA-H100-80GB-HBM3-2026-12-07-twentyfirst.json): IQ3_XXS 1.05 /
+# 1.07 / 1.05x, IQ2_S 1.06 / 1.03 / 1.05x, IQ2_XS 1.03 / 1.02 / 1.02x, Q2_K 1.03 / 1.08 / 1.00x,
+# TQ2_0 1.00 / 1.06 / 1.01x, IQ1_M 1.01 / 1.08 / 1.00x; in a second A/B IQ3_S 1.04 / 1.06 /
+# 1.04x, Q3_K 1.02 / 1.01 / 1.05x. 4 stages: within 1 % of 3 for those (4 ran in the 38 KB run
+# only). Left at two: IQ2_XXS 1.00x, TQ1_0 1.00 / 1.00 / 0.99x, IQ1_S 0.98 / 0.92 / 1.00x (4
+# stages: 1.01 / 1.00 / 1.03x, too little and too mixed to take).
+DMMV_SMEM_STAGES = {"IQ1_M": 3, "IQ2_XS": 3, "IQ2_S": 3, "IQ3_XXS": 3, "IQ3_S": 3, "Q2_K": 3, "Q3_K": 3, "TQ2_0": 3}
 MMVQ_LONG_ROWS_MIN_TILES = 2  # rows of at least this many tiles of QL_THREADS chunks
 MMVQ_LONG_ROWS_MAX_GROUPS_PER_SM = 8  # and at most this many default row groups per SM
 
@@ -266,22 +276,32 @@ def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
     return lines
 
 
+def dmmv_smem_stages(qt: QuantType, ncols: int, override: int = 0) -> int:
+    """Tile stages the shared memory of ``qt``'s dmmv of ``ncols`` columns is sized for: as
+    mmvq_smem_stages, from DMMV_SMEM_STAGES."""
+    return DMMV_SMEM_STAGES.get(qt.name, 2) if ncols == 1 and not override else 2
+
+
 def _dmmv_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[str]:
     lines, type_name, with_f16 = [], qt.name, not qt.is_float
     for n in columns:
         r = rows_per_block(n, qt, rows)
         spread = "true" if n > 1 or type_name in DMMV_SPREAD_1COL else "false"
+        stages = dmmv_smem_stages(qt, n, rows)
+        staged = f", {stages}" if stages != 2 else ""  # the template's default: other types' source unchanged
         lines.append(
             f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("dmmv", type_name, n)}('
             "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out, int accumulate) "
-            f"{{ ql_dmmv<{type_name}, {n}, {r}, false, {spread}>(w, row_stride, rows, nchunks, x, out, accumulate); }}"
+            f"{{ ql_dmmv<{type_name}, {n}, {r}, false, {spread}{staged}>(w, row_stride, rows, nchunks, x, out, "
+            "accumulate); }"
         )
         if n == 1 and type_name in DMMV_X_IN_REGISTERS:
+            regs_args = f"true, false{staged}" if staged else "true"
             lines.append(
                 f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("dmmvr", type_name, 1)}('
                 "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out, "
-                f"int accumulate) {{ ql_dmmv<{type_name}, 1, {r}, true>(w, row_stride, rows, nchunks, x, out, "
-                "accumulate); }"
+                f"int accumulate) {{ ql_dmmv<{type_name}, 1, {r}, {regs_args}>(w, row_stride, rows, nchunks, x, "
+                "out, accumulate); }"
             )
     lines.append(
         f'extern "C" __global__ void {kernel_name("rows", type_name)}('
