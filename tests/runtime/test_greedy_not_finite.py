@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_runtime_robustness import DAMAGE, FlakyModel, damaged_model, tiny_tokenizer  # noqa: F401
+from damaged_models import DAMAGE, FlakyModel, damaged_model
 
 from engine.backends.spec import BackendSpec
 from engine.diagnostics import DiagnosticError
@@ -50,7 +50,7 @@ class FlakyGreedyModel(FlakyModel):
         return greedy_token(self.forward([token], pos))
 
 
-def test_not_finite_greedy_token_mid_decode_is_a_clear_error(tiny_tokenizer):  # noqa: F811
+def test_not_finite_greedy_token_mid_decode_is_a_clear_error(tiny_tokenizer):
     model = FlakyGreedyModel(bad_step=4)
     params = GenerationParams(max_tokens=10, sampler=SamplerParams.greedy(), seed=1, stop_at_eog=False)
     seen: list[str] = []
@@ -60,7 +60,7 @@ def test_not_finite_greedy_token_mid_decode_is_a_clear_error(tiny_tokenizer):  #
     assert model.steps == 5  # the prefill and four decode steps ran; none after the bad one
 
 
-def test_finite_greedy_tokens_still_generate(tiny_tokenizer):  # noqa: F811
+def test_finite_greedy_tokens_still_generate(tiny_tokenizer):
     params = GenerationParams(max_tokens=6, sampler=SamplerParams.greedy(), seed=1, stop_at_eog=False)
     result = generate(FlakyGreedyModel(bad_step=1000), tiny_tokenizer, [1, 2, 3], params)
     assert result.token_ids == (3,) * 6
