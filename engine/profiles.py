@@ -111,7 +111,7 @@ def profile_from_document(data: Any, path: Path, name: str | None) -> Profile:
                     f"{path} holds a JSON {_json_kind(data)}, not a profile (a JSON object with schema_version). "
                     "The file is kept unchanged; fix or replace it.", path=str(path))
     version = data.get("schema_version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+    if _newer_schema(version):
         raise _fail("QL-E-PROFILE-VERSION", "Profile made by a newer QuantLaunch",
                     f"{path} has schema version {version}; this version reads up to {SCHEMA_VERSION}. "
                     "The file is kept unchanged; update QuantLaunch to use it.",
@@ -124,6 +124,11 @@ def profile_from_document(data: Any, path: Path, name: str | None) -> Profile:
         raise _fail("QL-E-PROFILE-INVALID", f"Profile field {exc.field} is invalid",
                     f"In {path}, {exc}. The file is kept unchanged; fix or replace it.",
                     path=str(path), field=exc.field) from None
+
+
+def _newer_schema(version: Any) -> bool:
+    """Whether a document's schema_version says a newer QuantLaunch wrote it."""
+    return isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION
 
 
 def _json_kind(data: Any) -> str:
@@ -272,7 +277,7 @@ class ProfileStore:
             self._move_aside(self.settings_path)  # keep the damaged file for inspection
             data = {}
         version = data.get("schema_version")
-        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        if _newer_schema(version):
             raise _fail("QL-E-PROFILE-VERSION", "Settings made by a newer QuantLaunch",
                         f"{self.settings_path} has schema version {version}; this version writes {SCHEMA_VERSION}. "
                         "The file is kept unchanged; the last-used profile is not remembered.",

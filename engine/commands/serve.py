@@ -63,9 +63,7 @@ def _unreadable_why(exc: BaseException) -> str:
     """Plain words for why a profile could not be read or parsed as JSON."""
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
-    if not isinstance(exc, ValueError | RecursionError):
-        return str(exc)
-    why = why_not_json(exc)
+    why = why_not_json(exc)  # ValueError or RecursionError
     return why if isinstance(exc, UnicodeDecodeError) else f"it is not valid JSON ({why})"
 
 

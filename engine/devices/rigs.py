@@ -123,9 +123,10 @@ def _devices(data: Mapping[str, Any]) -> tuple[Device, ...]:
     if not isinstance(entries, list):
         raise RigFormatError(f"devices must be a list of GPUs, got {entries!r}")
     devices = tuple(_device_from_json(i, entry) for i, entry in enumerate(entries))
+    first_with: dict[str, dict[Any, int]] = {"uuid": {}, "index": {}}  # key -> value -> first device with it
     for i, device in enumerate(devices):
-        for key in ("uuid", "index"):
-            first = next(j for j, d in enumerate(devices) if getattr(d, key) == getattr(device, key))
+        for key, firsts in first_with.items():
+            first = firsts.setdefault(getattr(device, key), i)
             if first != i:
                 raise RigFormatError(f"devices[{i}].{key} {getattr(device, key)!r} repeats devices[{first}].{key}")
     return devices

@@ -236,17 +236,28 @@ def family_available(family: str) -> bool:
     return header_path(family).is_file()
 
 
-def mmvq_smem_stages(qt: QuantType, ncols: int, override: int = 0) -> int:
-    """Tile stages the shared memory of ``qt``'s CTA-layout mmvq of ``ncols`` columns is sized for:
-    MMVQ_SMEM_STAGES for one column at the default R; 2 (the stages used) otherwise, and with a
-    forced R (a bench knob: more rows could not reserve more stages within 48 KB). The kernel
+def _reserved_stages(table: dict[str, int], qt: QuantType, ncols: int, override: int) -> int:
+    """``table``'s stages for one column at the default R; 2 (the stages used) otherwise, and with
+    a forced R (a bench knob: more rows could not reserve more stages within 48 KB). The kernel
     applies it on sm_90 and sm_10x only (228 KB per SM); elsewhere it keeps two (matvec_tiles.cuh)."""
-    return MMVQ_SMEM_STAGES.get(qt.name, 2) if ncols == 1 and not override else 2
+    return table.get(qt.name, 2) if ncols == 1 and not override else 2
 
 
-def _smem_stages_arg(qt: QuantType, ncols: int, override: int) -> str:
-    stages = mmvq_smem_stages(qt, ncols, override)
-    return f", {stages}" if stages != 2 else ""  # the template's default: the source of the other types unchanged
+def mmvq_smem_stages(qt: QuantType, ncols: int, override: int = 0) -> int:
+    """Tile stages the shared memory of ``qt``'s CTA-layout mmvq of ``ncols`` columns is sized for
+    (MMVQ_SMEM_STAGES)."""
+    return _reserved_stages(MMVQ_SMEM_STAGES, qt, ncols, override)
+
+
+def dmmv_smem_stages(qt: QuantType, ncols: int, override: int = 0) -> int:
+    """The same for ``qt``'s dmmv (DMMV_SMEM_STAGES)."""
+    return _reserved_stages(DMMV_SMEM_STAGES, qt, ncols, override)
+
+
+def _stages_arg(stages: int) -> str:
+    """The template argument after the others; none for 2, the template's default (the source of
+    the types without a reservation stays unchanged)."""
+    return f", {stages}" if stages != 2 else ""
 
 
 def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[str]:
@@ -256,7 +267,7 @@ def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
         lines.append(
             f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("mmvq", type_name, n)}('
             "const u8* w, long long row_stride, int rows, int nchunks, const int4* xq, const float2* xds, "
-            f"float* out, int accumulate) {{ ql_mmvq<{type_name}, {n}, {r}{_smem_stages_arg(qt, n, rows)}>(w, "
+            f"float* out, int accumulate) {{ ql_mmvq<{type_name}, {n}, {r}{_stages_arg(mmvq_smem_stages(qt, n, rows))}>(w, "
             "row_stride, rows, nchunks, xq, xds, out, accumulate); }"
         )
         if mmvq_has_long_rows_kernel(qt, n, rows):
@@ -276,19 +287,12 @@ def _mmvq_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[s
     return lines
 
 
-def dmmv_smem_stages(qt: QuantType, ncols: int, override: int = 0) -> int:
-    """Tile stages the shared memory of ``qt``'s dmmv of ``ncols`` columns is sized for: as
-    mmvq_smem_stages, from DMMV_SMEM_STAGES."""
-    return DMMV_SMEM_STAGES.get(qt.name, 2) if ncols == 1 and not override else 2
-
-
 def _dmmv_wrappers(qt: QuantType, columns: tuple[int, ...], rows: int) -> list[str]:
     lines, type_name, with_f16 = [], qt.name, not qt.is_float
     for n in columns:
         r = rows_per_block(n, qt, rows)
         spread = "true" if n > 1 or type_name in DMMV_SPREAD_1COL else "false"
-        stages = dmmv_smem_stages(qt, n, rows)
-        staged = f", {stages}" if stages != 2 else ""  # the template's default: other types' source unchanged
+        staged = _stages_arg(dmmv_smem_stages(qt, n, rows))
         lines.append(
             f'extern "C" __global__ void __launch_bounds__(QL_THREADS) {kernel_name("dmmv", type_name, n)}('
             "const u8* w, long long row_stride, int rows, int nchunks, const float4* x, float* out, int accumulate) "
